@@ -1,0 +1,129 @@
+# regbuf — build, test, install. Plain GNU make, no generator.
+#   make            library, CLI, tests, examples (in build/)
+#   make check      deps + hugepages, test suite, then again under ASan+UBSan
+#   make demo       deps, then `regbuf demo`
+#   make bench      deps, then every benchmark into bench/results/
+#   make install PREFIX=/usr/local DESTDIR=...
+
+VERSION_MAJOR := 0
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+B ?= build
+CC ?= cc
+SAN ?=
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=gnu11 -O2 -g -fPIC -D_GNU_SOURCE $(WARN) -Iinclude -Isrc $(SAN)
+CFLAGS ?=
+ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
+LDFLAGS ?=
+
+LIB_SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/src/%.o)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_OBJS := $(TOOL_SRCS:tools/%.c=$(B)/tools/%.o)
+TEST_SRCS := $(wildcard tests/t_*.c)
+TESTS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
+
+STATIC := $(B)/libregbuf.a
+SHARED := $(B)/libregbuf.so.$(VERSION)
+SONAME := libregbuf.so.$(VERSION_MAJOR)
+
+all: $(STATIC) $(SHARED) $(B)/regbuf $(TESTS) $(EXAMPLES)
+
+$(B)/src/%.o: src/%.c $(wildcard src/*.h) include/regbuf.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(STATIC): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJS) src/libregbuf.map
+	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,-z,defs \
+		-Wl,--version-script=src/libregbuf.map -o $@ $(LIB_OBJS) -lpthread $(LDFLAGS)
+	ln -sf libregbuf.so.$(VERSION) $(B)/$(SONAME)
+	ln -sf $(SONAME) $(B)/libregbuf.so
+
+$(B)/tools/%.o: tools/%.c $(wildcard tools/*.h) include/regbuf.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The CLI links the static library so it runs from the build tree.
+$(B)/regbuf: $(TOOL_OBJS) $(STATIC)
+	$(CC) $(SAN) -o $@ $(TOOL_OBJS) $(STATIC) -luring -lpthread -lm $(LDFLAGS)
+
+# Tests link the static archive: unit tests reach internal symbols and the
+# sys fault seam, which the shared library hides.
+$(B)/tests/%: tests/%.c tests/harness.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) -luring -lpthread -lm $(LDFLAGS)
+
+$(B)/examples/%: examples/%.c include/regbuf.h include/regbuf/liburing.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) -luring -lpthread $(LDFLAGS)
+
+deps:
+	@scripts/deps.sh $(DEPS)
+
+hugepages:
+	@scripts/hugepages.sh
+
+check: DEPS = build
+check: deps hugepages
+	$(MAKE) all
+	tests/run.sh $(B)
+	$(MAKE) check-san
+
+check-san:
+	$(MAKE) B=build-san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		REGBUF_SANITIZED=1 tests/run.sh build-san
+
+demo: DEPS = build
+demo: deps hugepages
+	@$(MAKE) -s all
+	@$(B)/regbuf demo
+
+bench: DEPS = bench
+bench: deps hugepages
+	@$(MAKE) -s all
+	bench/run.sh $(B)
+
+C_FILES = $(wildcard src/*.c src/*.h include/*.h include/regbuf/*.h tools/*.c tools/*.h tests/*.c tests/*.h examples/*.c fuzz/*.c)
+
+format:
+	clang-format -i $(C_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(C_FILES)
+
+$(B)/regbuf.pc: regbuf.pc.in
+	@mkdir -p $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+install: $(STATIC) $(SHARED) $(B)/regbuf $(B)/regbuf.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/regbuf $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 include/regbuf.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/regbuf/liburing.h $(DESTDIR)$(INCLUDEDIR)/regbuf/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libregbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libregbuf.so
+	install -m 644 $(B)/regbuf.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 755 $(B)/regbuf $(DESTDIR)$(BINDIR)/
+	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+
+clean:
+	rm -rf build build-san build-gcc build-clang
+
+.PHONY: all deps hugepages check check-san demo bench format format-check install clean
+.SECONDARY:

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regbuf — registered I/O memory for io_uring.
+ *
+ * Conventions:
+ *  - Every fallible call returns 0 (or a non-negative count / method) on
+ *    success and a negative errno on failure; errno is never read.
+ *  - On failure nothing is left behind: no mapping, no pinned page, no fd.
+ *    A one-line explanation of the last failure of the calling thread is
+ *    available from regbuf_last_error().
+ *  - Options and info structs carry their own size in their first member
+ *    so they can grow; reserved fields must be zero.
+ *  - The core API takes ring file descriptors, not liburing structs, so it
+ *    works with any liburing version and with raw rings.
+ */
+#ifndef REGBUF_H
+#define REGBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define REGBUF_VERSION_MAJOR 0
+#define REGBUF_VERSION_MINOR 1
+#define REGBUF_VERSION_PATCH 0
+
+/* The library's version string ("0.1.0"), as built. */
+const char *regbuf_version(void);
+
+/* Explanation of the last failed call made by this thread ("" if none). */
+const char *regbuf_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* What the running kernel and machine support                              */
+/* ------------------------------------------------------------------------ */
+
+enum regbuf_io_uring_state {
+	REGBUF_IO_URING_AVAILABLE = 0,
+	REGBUF_IO_URING_DISABLED = 1, /* kernel.io_uring_disabled */
+	REGBUF_IO_URING_BLOCKED = 2,  /* seccomp / LSM refused io_uring_setup */
+	REGBUF_IO_URING_ABSENT = 3,   /* ENOSYS: kernel without io_uring */
+};
+
+/* Feature bits, each found by a probe (coalesce: by kernel version). */
+#define REGBUF_FEAT_SPARSE (1ULL << 0) /* BUFFERS2 + sparse tables */
+#define REGBUF_FEAT_CLONE  (1ULL << 1) /* CLONE_BUFFERS (6.12) */
+#define REGBUF_FEAT_CLONE_RANGES                                              \
+	(1ULL << 2)			      /* offsets + DST_REPLACE (6.13) \
+					       */
+#define REGBUF_FEAT_PBUF_RING	 (1ULL << 3)  /* provided-buffer rings (5.19) */
+#define REGBUF_FEAT_PBUF_INC	 (1ULL << 4)  /* incremental rings (6.12) */
+#define REGBUF_FEAT_MIN_LEFT	 (1ULL << 5)  /* min_left in buf_reg */
+#define REGBUF_FEAT_MEM_REGION	 (1ULL << 6)  /* REGISTER_MEM_REGION (6.13) */
+#define REGBUF_FEAT_QUERY	 (1ULL << 7)  /* REGISTER_QUERY (6.18) */
+#define REGBUF_FEAT_RW_VEC_FIXED (1ULL << 8)  /* READV/WRITEV_FIXED (6.15) */
+#define REGBUF_FEAT_COALESCE	 (1ULL << 9)  /* multi-hugepage bvecs (6.12) */
+#define REGBUF_FEAT_PAGEMAP_SCAN (1ULL << 10) /* PAGEMAP_SCAN ioctl (6.7) */
+#define REGBUF_FEAT_NR		 11
+
+struct regbuf_features {
+	uint32_t size;		/* sizeof(struct regbuf_features) */
+	int32_t io_uring;	/* enum regbuf_io_uring_state */
+	int32_t io_uring_errno; /* errno of io_uring_setup when not available */
+	uint32_t reserved0;
+	uint64_t features; /* REGBUF_FEAT_* */
+	char kernel[65];   /* uname release */
+	char why[191];	   /* one line when io_uring is not available */
+};
+
+/* Probe once (cached for the process) and fill *f. */
+int regbuf_features_get(struct regbuf_features *f);
+/* Short name of one feature bit ("clone", "pbuf_inc", ...), or NULL. */
+const char *regbuf_feature_name(uint64_t bit);
+
+struct regbuf_hugepage_count {
+	uint64_t total, free, reserved, surplus;
+};
+
+struct regbuf_machine {
+	uint32_t size; /* sizeof(struct regbuf_machine) */
+	uint32_t page_size;
+	struct regbuf_hugepage_count huge_2m, huge_1g;
+	char thp[16];		/* "always", "madvise", "never", "unknown" */
+	uint64_t memlock_limit; /* bytes; UINT64_MAX = unlimited */
+	int32_t cap_ipc_lock;	/* 1 if memlock is not enforced for us */
+	int32_t numa_nodes;
+	int32_t online_cpus;
+	uint32_t reserved0;
+};
+
+/* Read the machine's current state (not cached). */
+int regbuf_machine_get(struct regbuf_machine *m);
+
+/* ------------------------------------------------------------------------ */
+/* Pools of I/O memory                                                      */
+/* ------------------------------------------------------------------------ */
+
+enum regbuf_backing {
+	REGBUF_BACKING_AUTO = 0, /* 1G, then 2M hugetlb, then THP, then 4K */
+	REGBUF_BACKING_HUGE_1G = 1,
+	REGBUF_BACKING_HUGE_2M = 2,
+	REGBUF_BACKING_THP = 3,
+	REGBUF_BACKING_PAGES = 4,  /* 4 KiB pages */
+	REGBUF_BACKING_CALLER = 5, /* adopted memory (regbuf_pool_adopt) */
+	REGBUF_BACKING_NR
+};
+
+/* Short name of a backing ("auto", "1g", "2m", "thp", "4k", "caller"). */
+const char *regbuf_backing_name(int backing);
+/* Parse such a name; returns the backing or -EINVAL. */
+int regbuf_backing_parse(const char *name);
+
+#define REGBUF_POOL_STRICT	(1U << 0) /* fail rather than fall back */
+#define REGBUF_POOL_SHARED	(1U << 1) /* memfd-backed, see regbuf_pool_fd */
+#define REGBUF_POOL_NO_POPULATE (1U << 2) /* leave the memory untouched */
+#define REGBUF_POOL_PARTIAL	(1U << 3) /* register what memlock allows */
+#define REGBUF_POOL_NO_REGISTER (1U << 4) /* memory only, no anchor ring */
+#define REGBUF_POOL_FLAGS_ALL	(0x1fU)
+
+struct regbuf_pool_opts {
+	uint32_t opts_size; /* sizeof(struct regbuf_pool_opts) */
+	uint32_t flags;	    /* REGBUF_POOL_* */
+	uint64_t size;	    /* bytes; rounded up to the page size chosen */
+	int32_t backing;    /* enum regbuf_backing */
+	int32_t numa_node;  /* -1: any node */
+	uint32_t populate_threads; /* 0: one per online CPU */
+	uint32_t reserved0;
+	uint64_t max_slot_size; /* 0: 1 GiB (the kernel's limit) */
+	uint64_t reserved[4];
+};
+
+/* Fill *opts with defaults: AUTO backing, any node, populate. */
+void regbuf_pool_opts_init(struct regbuf_pool_opts *opts);
+
+struct regbuf_pool;
+
+/*
+ * Create a pool: obtain, populate and register memory on a private anchor
+ * ring. Returns 0 and *out, or -errno:
+ *  -EINVAL  bad options (size 0, unknown flags/backing, reserved fields);
+ *  -EOVERFLOW size too large to map;
+ *  -ENOMEM  memory, hugepages (STRICT) or RLIMIT_MEMLOCK short;
+ *  -EPERM/-ENOSYS io_uring refused and the pool could not degrade.
+ * When io_uring is unavailable the pool is created unregistered (memory
+ * only) and regbuf_pool_info() says why.
+ */
+int regbuf_pool_create(const struct regbuf_pool_opts *opts,
+		       struct regbuf_pool **out);
+
+/*
+ * Register caller-owned memory like a pool. regbuf never unmaps it. opts may
+ * be NULL; its size and backing are ignored.
+ */
+int regbuf_pool_adopt(void *addr, size_t len,
+		      const struct regbuf_pool_opts *opts,
+		      struct regbuf_pool **out);
+
+/* The memfd of a SHARED pool (owned by the pool), or -EINVAL. */
+int regbuf_pool_fd(const struct regbuf_pool *pool);
+
+/* Map the memfd of another process's SHARED pool and register it here. */
+int regbuf_pool_import(int fd, const struct regbuf_pool_opts *opts,
+		       struct regbuf_pool **out);
+
+/*
+ * Destroy a pool. Rings still attached and still open have the pool's
+ * slots emptied first, so no ring is left pointing at memory that is about
+ * to be unmapped; I/O already in flight keeps its pages pinned until it
+ * completes (the kernel holds them).
+ */
+void regbuf_pool_destroy(struct regbuf_pool *pool);
+
+void *regbuf_pool_base(const struct regbuf_pool *pool);
+size_t regbuf_pool_size(const struct regbuf_pool *pool);
+
+#define REGBUF_INFO_REGISTERED (1U << 0) /* all slots registered */
+#define REGBUF_INFO_PARTIAL    (1U << 1) /* some slots left unregistered */
+#define REGBUF_INFO_SHARED     (1U << 2)
+#define REGBUF_INFO_ADOPTED    (1U << 3)
+#define REGBUF_INFO_IMPORTED   (1U << 4)
+#define REGBUF_INFO_POPULATED  (1U << 5)
+
+struct regbuf_pool_info {
+	uint32_t info_size; /* sizeof(struct regbuf_pool_info) */
+	uint32_t flags;	    /* REGBUF_INFO_* */
+	uint64_t size;	    /* usable bytes */
+	uint64_t requested_size;
+	int32_t backing;	/* backing of the largest chunk */
+	int32_t io_uring_errno; /* why nothing is registered, or 0 */
+	uint32_t nr_chunks;
+	uint32_t nr_slots;
+	uint32_t nr_registered_slots;
+	uint32_t nr_attached;
+	uint64_t registered_bytes;
+	uint64_t predicted_bvecs; /* bio_vecs the kernel builds */
+	uint64_t memlock_charge;  /* bytes charged to RLIMIT_MEMLOCK */
+	uint64_t thp_huge_bytes;  /* THP chunks: bytes that came back huge */
+	uint64_t populate_ns;
+	uint64_t register_ns;
+	int32_t numa_node;
+	uint32_t reserved0;
+	char notes[512]; /* fallbacks and their reasons, one per line */
+};
+
+int regbuf_pool_info(const struct regbuf_pool *pool,
+		     struct regbuf_pool_info *info);
+
+struct regbuf_slot_info {
+	uint64_t offset; /* from the pool base */
+	uint64_t len;
+	int32_t backing;
+	uint32_t registered; /* 1 if in the anchor table */
+	uint64_t page_size;
+	uint64_t bvecs;	 /* predicted bio_vecs */
+	uint64_t charge; /* predicted memlock charge, bytes */
+};
+
+/* Describe slot idx (0 .. nr_slots-1). */
+int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
+		     struct regbuf_slot_info *slot);
+
+enum regbuf_attach_method {
+	REGBUF_ATTACH_CLONE_RANGE = 1, /* clone into a slot range (6.13+) */
+	REGBUF_ATTACH_CLONE = 2,       /* whole-table clone (6.12) */
+	REGBUF_ATTACH_REGISTER = 3,    /* registered again: pins and charges */
+};
+
+const char *regbuf_attach_method_name(int method);
+
+/*
+ * Put the pool's registered slots into ring_fd's buffer table starting at
+ * first_slot (slot i of the pool becomes buf_index first_slot + i). Other
+ * slots of the ring are kept. Returns the method used (> 0) or -errno:
+ *  -EBADF   ring_fd is not open;     -EOPNOTSUPP not an io_uring;
+ *  -EEXIST  the ring already holds this pool;
+ *  -EINVAL  first_slot + slots > 16384, or the pool is not registered;
+ *  -ENOSPC  the ring's table is too small and cannot be grown here.
+ */
+int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
+		       unsigned first_slot);
+
+/* Empty exactly the pool's slots in ring_fd; -ENOENT if never attached. */
+int regbuf_pool_detach(struct regbuf_pool *pool, int ring_fd);
+
+/* ------------------------------------------------------------------------ */
+/* Fixed buffers                                                            */
+/* ------------------------------------------------------------------------ */
+
+#define REGBUF_SLOT_NONE (-1) /* memory not registered: use plain I/O */
+
+struct regbuf_buf {
+	void *addr;
+	size_t len;
+	int32_t slot; /* sqe->buf_index (ring slot = first_slot + slot) */
+	uint16_t bid; /* buffer-ring id (bufring buffers only) */
+	uint16_t flags;
+	uint64_t cookie; /* private: identifies the allocation */
+};
+
+/*
+ * Allocate len bytes (1 .. slot size) aligned to align (0: 4096; a power of
+ * two up to the slot's page size). The buffer never crosses a slot.
+ * Thread-safe. Returns 0, -EINVAL or -ENOMEM (pool exhausted).
+ */
+int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
+		 struct regbuf_buf *buf);
+
+/*
+ * Give a buffer back. Double frees, foreign or forged handles return
+ * -EINVAL (and abort when the library is built with REGBUF_DEBUG).
+ */
+int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf);
+
+#define REGBUF_NR_CLASSES 16
+
+struct regbuf_alloc_stats {
+	uint64_t bytes_in_use; /* bytes handed out (rounded sizes) */
+	uint64_t peak_bytes;
+	uint64_t requested_bytes; /* bytes asked for, in use */
+	uint64_t nr_allocs, nr_frees, nr_failed, nr_bad_frees;
+	uint64_t class_size[REGBUF_NR_CLASSES];
+	uint64_t class_in_use[REGBUF_NR_CLASSES];
+	uint64_t large_in_use; /* buffers above the largest class */
+	uint64_t fixed_allocs, fallback_allocs; /* registered vs not */
+};
+
+int regbuf_alloc_stats(struct regbuf_pool *pool, struct regbuf_alloc_stats *st);
+
+/* ------------------------------------------------------------------------ */
+/* Folio maps and registration prediction                                   */
+/* ------------------------------------------------------------------------ */
+
+enum regbuf_map_source {
+	REGBUF_SRC_KPAGEFLAGS = 1, /* pagemap + kpageflags: exact folios */
+	REGBUF_SRC_PAGEMAP_SCAN = 2,
+	REGBUF_SRC_SMAPS = 3,
+};
+
+enum regbuf_run_kind {
+	REGBUF_RUN_ABSENT = 0, /* mapped but not present */
+	REGBUF_RUN_4K = 1,
+	REGBUF_RUN_THP = 2, /* anonymous large folio (PMD THP or mTHP) */
+	REGBUF_RUN_HUGETLB = 3,
+	REGBUF_RUN_UNMAPPED = 4,
+};
+
+#define REGBUF_RUN_RO	       (1U << 0) /* no PROT_WRITE */
+#define REGBUF_RUN_SHARED_FILE (1U << 1) /* MAP_SHARED of a writeback file */
+#define REGBUF_RUN_PHYS_CONTIG (1U << 2) /* physically contiguous (exact) */
+#define REGBUF_RUN_FILE	       (1U << 3) /* file-backed (private or tmpfs) */
+#define REGBUF_RUN_SHMEM       (1U << 4)
+
+struct regbuf_run {
+	uint64_t start;
+	uint64_t len;
+	uint32_t kind;	     /* enum regbuf_run_kind */
+	uint32_t flags;	     /* REGBUF_RUN_* */
+	uint64_t folio_size; /* bytes (4096 for 4K), 0 unknown */
+};
+
+struct regbuf_map {
+	int32_t source; /* enum regbuf_map_source */
+	int32_t pid;	/* 0 = this process */
+	uint64_t addr, len;
+	uint32_t nr_runs;
+	uint32_t reserved0;
+	struct regbuf_run *runs;
+};
+
+const char *regbuf_map_source_name(int source);
+const char *regbuf_run_kind_name(int kind);
+
+/*
+ * Build the folio map of [addr, addr+len) of process pid (0: self), from
+ * the best source available. -ESRCH no such process; -EACCES not allowed
+ * to read it; -EFAULT part of the range is not mapped (the first such
+ * address is in regbuf_last_error()).
+ */
+int regbuf_map_create(int pid, uint64_t addr, uint64_t len,
+		      struct regbuf_map **out);
+void regbuf_map_destroy(struct regbuf_map *map);
+
+enum regbuf_cost_class {
+	REGBUF_COST_FAST = 0,	  /* one bio_vec per huge folio */
+	REGBUF_COST_PER_PAGE = 1, /* one bio_vec per 4 KiB page */
+	REGBUF_COST_MIXED = 2,	  /* mixed folio sizes: the ~100x pathology */
+	REGBUF_COST_FAULT = 3,	  /* pages not present: faulted inside GUP */
+	REGBUF_COST_REFUSED = 4,  /* the kernel will refuse it */
+};
+
+const char *regbuf_cost_class_name(int cost);
+
+struct regbuf_prediction {
+	uint32_t coalesced;  /* 1 if stored as one bvec per folio */
+	int32_t cost_class;  /* enum regbuf_cost_class */
+	uint64_t bvecs;	     /* bio_vecs */
+	uint64_t meta_bytes; /* kernel descriptor + bvec array */
+	uint64_t charge;     /* memlock bytes */
+	char why[160];	     /* one sentence */
+};
+
+/*
+ * Predict what the kernel (>= 6.12 coalescing rules unless the running
+ * kernel lacks them) does when the nr buffers are registered in one call.
+ * Buffers must lie inside the map. out has nr entries.
+ */
+int regbuf_predict(const struct regbuf_map *map, const struct iovec *bufs,
+		   unsigned nr, struct regbuf_prediction *out);
+
+struct regbuf_plan_slot {
+	uint64_t offset; /* from map->addr */
+	uint64_t len;
+	int32_t kind;
+	uint32_t reserved0;
+	uint64_t folio_size;
+	uint64_t bvecs;
+	uint64_t charge;
+};
+
+/*
+ * Lay out the map in slots regbuf would register: split where the folio
+ * size changes, at most max_slot (0: 1 GiB) per slot, at most 16384 slots.
+ * Returns the number of slots (<= max_out filled) or -errno: -EFAULT with a
+ * reason in regbuf_last_error() when part of the range cannot be registered.
+ */
+int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
+		struct regbuf_plan_slot *slots, unsigned max_out);
+
+/* ------------------------------------------------------------------------ */
+/* Managed provided-buffer rings                                            */
+/* ------------------------------------------------------------------------ */
+
+#define REGBUF_BUFRING_INC	 (1U << 0) /* incremental consumption (6.12) */
+#define REGBUF_BUFRING_GROW	 (1U << 1) /* add a group when running dry */
+#define REGBUF_BUFRING_FLAGS_ALL (0x3U)
+
+struct regbuf_bufring;
+
+/*
+ * Register a provided-buffer ring of nbufs (power of two, <= 32768)
+ * buffers of buf_size bytes carved from the pool's registered memory, so
+ * every buffer is also a fixed buffer (buf->slot). Returns 0 or -errno:
+ * -EINVAL bad nbufs/size/flags; -EEXIST bgid in use; -ENOMEM the pool
+ * cannot hold it; -EOPNOTSUPP INC asked for and the kernel lacks it.
+ */
+int regbuf_bufring_create(struct regbuf_pool *pool, int ring_fd, unsigned bgid,
+			  unsigned nbufs, size_t buf_size, unsigned flags,
+			  struct regbuf_bufring **out);
+
+/*
+ * Turn a completion into a buffer handle. res is cqe->res (bytes), flags is
+ * cqe->flags. Returns 1 with *buf filled, 0 if the CQE carries no buffer,
+ * -ENOBUFS if res was -ENOBUFS (counted; the ring is refilled and, with
+ * GROW, a new group may be added: see regbuf_bufring_bgid), or -EINVAL.
+ */
+int regbuf_bufring_take(struct regbuf_bufring *br, int32_t res,
+			uint32_t cqe_flags, struct regbuf_buf *buf);
+
+/* Give a taken buffer back to the kernel (any order). */
+int regbuf_bufring_recycle(struct regbuf_bufring *br, struct regbuf_buf *buf);
+
+/* The group id to put in the next SQE (changes when the ring grew). */
+unsigned regbuf_bufring_bgid(const struct regbuf_bufring *br);
+
+struct regbuf_bufring_stats {
+	uint64_t taken, recycled, enobufs, grown, held;
+	uint32_t nbufs, buf_size;
+	uint32_t incremental, min_left;
+	uint32_t nr_groups, reserved0;
+};
+int regbuf_bufring_stats(const struct regbuf_bufring *br,
+			 struct regbuf_bufring_stats *st);
+
+/* Unregister the ring(s) and return their memory to the pool. Buffers
+ * still held become invalid; recycle after destroy returns -EINVAL. */
+void regbuf_bufring_destroy(struct regbuf_bufring *br);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Make sure the Debian packages a make target needs are present: install
+# them when root, otherwise print the exact apt-get line and stop.
+set -e
+what=${1:-build}
+pkgs="build-essential pkg-config liburing-dev clang"
+case "$what" in
+bench) pkgs="$pkgs fio gnuplot-nox" ;;
+esac
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "regbuf needs:$missing"
+	echo "run: sudo apt-get install -y$missing"
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q $missing >/dev/null 2>&1 ||
+	{ apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }

@@ -1,0 +1,759 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fixed buffers inside the pool.
+ *
+ *  - Size classes 512 B .. 1 MiB (powers of two). A class takes 2 MiB
+ *    spans, 2 MiB aligned within one slot, so a block never crosses a slot
+ *    and is aligned to its own size. Per-span allocation bitmaps live
+ *    outside the I/O memory (a device may overwrite buffers; metadata in
+ *    them would be corruptible) and catch double and foreign frees.
+ *  - Each thread keeps a cache of free blocks per class and pool: the
+ *    common alloc/free pair takes no lock. Caches trade batches of blocks
+ *    with a per-class global stack.
+ *  - Larger buffers (and spans) come from an address-ordered first-fit
+ *    list of free extents per slot, coalesced on free, under a pool lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "uapi.h"
+
+#define SPAN_SHIFT	  21
+#define SPAN		  (1ULL << SPAN_SHIFT)
+#define MIN_SHIFT	  9
+#define NR_CLASSES	  12 /* 512 B .. 1 MiB */
+#define MAX_CLASS	  (1ULL << (MIN_SHIFT + NR_CLASSES - 1))
+#define TC_MAX		  64
+#define TC_BATCH	  32
+#define TC_SLOTS	  4
+#define KIND_LARGE	  0xf
+#define COOKIE_TAG_SHIFT  48
+#define COOKIE_KIND_SHIFT 44
+#define COOKIE_OFF_MASK	  ((1ULL << 44) - 1)
+
+_Static_assert(NR_CLASSES <= REGBUF_NR_CLASSES, "classes");
+
+struct span {
+	uint8_t cls;
+	uint64_t bits[SPAN >> MIN_SHIFT >> 6]; /* 1 = allocated */
+};
+
+struct extent {
+	uint64_t off, len;
+};
+
+struct slot_free {
+	struct extent *ext;
+	unsigned nr, cap;
+};
+
+struct large {
+	uint64_t off, len;
+};
+
+struct gstack {
+	pthread_mutex_t lock;
+	uint64_t *off;
+	size_t nr, cap;
+	uint64_t spans;
+};
+
+struct tcache {
+	struct rb_alloc *a;
+	uint64_t pool_id;
+	struct tcache *next; /* in the pool's list */
+	struct {
+		uint32_t nr;
+		uint64_t off[TC_MAX];
+	} cls[NR_CLASSES];
+	/* counters, summed by regbuf_alloc_stats */
+	uint64_t allocs, frees, requested, fixed, fallback;
+};
+
+struct rb_alloc {
+	struct regbuf_pool *pool;
+	uint64_t id;
+	uint16_t tag;
+	pthread_mutex_t lock; /* extents, large, span table growth, tcaches */
+	struct slot_free *free;
+	struct span **spans; /* indexed by offset >> SPAN_SHIFT */
+	uint64_t nr_spans;
+	struct large *large;
+	unsigned nr_large, cap_large;
+	uint64_t large_bytes;
+	struct gstack g[NR_CLASSES];
+	struct tcache *tcaches;
+	uint64_t held; /* bytes outside the global stacks (for peak) */
+	uint64_t peak;
+	uint64_t failed, bad_frees, large_allocs, large_frees, large_req;
+};
+
+/* Thread caches, keyed by pool id; all pool lifetimes go through tc_lock
+ * so that a cache is never flushed into a destroyed pool. */
+static pthread_mutex_t tc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t tc_key;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static uint64_t next_pool_id = 1;
+static __thread struct tcache *tls_tc[TC_SLOTS];
+
+static void bad(const char *what)
+{
+#ifdef REGBUF_DEBUG
+	fprintf(stderr, "regbuf: %s\n", what);
+	abort();
+#else
+	(void)what;
+#endif
+}
+
+static inline unsigned class_of(uint64_t size)
+{
+	if (size <= (1ULL << MIN_SHIFT))
+		return 0;
+	return (unsigned)(64 - __builtin_clzll(size - 1)) - MIN_SHIFT;
+}
+
+static inline uint64_t class_size(unsigned c)
+{
+	return 1ULL << (MIN_SHIFT + c);
+}
+
+/* ---- extents (pool lock held) ---- */
+
+static int ext_insert(struct slot_free *sf, unsigned at, uint64_t off,
+		      uint64_t len)
+{
+	if (sf->nr == sf->cap) {
+		unsigned cap = sf->cap ? sf->cap * 2 : 8;
+		struct extent *ne = realloc(sf->ext, cap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		sf->ext = ne;
+		sf->cap = cap;
+	}
+	memmove(&sf->ext[at + 1], &sf->ext[at],
+		(sf->nr - at) * sizeof(*sf->ext));
+	sf->ext[at] = (struct extent){off, len};
+	sf->nr++;
+	return 0;
+}
+
+/* First fit of len aligned to align (relative to the pool base, whose own
+ * alignment the caller accounted for). Returns the offset or UINT64_MAX. */
+static uint64_t ext_take(struct slot_free *sf, uint64_t len, uint64_t align)
+{
+	for (unsigned i = 0; i < sf->nr; i++) {
+		struct extent *e = &sf->ext[i];
+		uint64_t start = rb_align_up(e->off, align);
+		uint64_t end = e->off + e->len;
+
+		if (start + len > end || start + len < start)
+			continue;
+		uint64_t tail = end - (start + len);
+
+		if (start == e->off) {
+			e->off += len;
+			e->len -= len;
+			if (!e->len) {
+				memmove(e, e + 1,
+					(sf->nr - i - 1) * sizeof(*e));
+				sf->nr--;
+			}
+		} else {
+			e->len = start - e->off;
+			if (tail && ext_insert(sf, i + 1, start + len, tail)) {
+				e->len += len + tail; /* undo */
+				return UINT64_MAX;
+			}
+		}
+		return start;
+	}
+	return UINT64_MAX;
+}
+
+static int ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
+{
+	unsigned i = 0;
+
+	while (i < sf->nr && sf->ext[i].off < off)
+		i++;
+	if (i > 0 && sf->ext[i - 1].off + sf->ext[i - 1].len == off) {
+		sf->ext[i - 1].len += len;
+		if (i < sf->nr && off + len == sf->ext[i].off) {
+			sf->ext[i - 1].len += sf->ext[i].len;
+			memmove(&sf->ext[i], &sf->ext[i + 1],
+				(sf->nr - i - 1) * sizeof(*sf->ext));
+			sf->nr--;
+		}
+		return 0;
+	}
+	if (i < sf->nr && off + len == sf->ext[i].off) {
+		sf->ext[i].off = off;
+		sf->ext[i].len += len;
+		return 0;
+	}
+	return ext_insert(sf, i, off, len);
+}
+
+static unsigned slot_of(const struct regbuf_pool *p, uint64_t off)
+{
+	unsigned lo = 0, hi = p->nr_slots;
+
+	while (lo + 1 < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (p->slots[mid].offset <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Registered slots first, then the rest (fallback memory). */
+static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align)
+{
+	struct regbuf_pool *p = a->pool;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned s = 0; s < p->nr_slots; s++) {
+			uint64_t off;
+
+			if (p->slots[s].registered != (pass == 0))
+				continue;
+			off = ext_take(&a->free[s], len, align);
+			if (off != UINT64_MAX)
+				return off;
+		}
+	return UINT64_MAX;
+}
+
+/* ---- classes ---- */
+
+static int gstack_push(struct gstack *g, uint64_t off)
+{
+	if (g->nr == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 256;
+		uint64_t *no = realloc(g->off, cap * sizeof(*no));
+
+		if (!no)
+			return -ENOMEM;
+		g->off = no;
+		g->cap = cap;
+	}
+	g->off[g->nr++] = off;
+	return 0;
+}
+
+/* Carve a new span for class c into g (g->lock held). */
+static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
+{
+	uint64_t bs = class_size(c), n = SPAN / bs, off;
+	struct span *sp = calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return -ENOMEM;
+	pthread_mutex_lock(&a->lock);
+	off = take_any(a, SPAN, SPAN);
+	pthread_mutex_unlock(&a->lock);
+	if (off == UINT64_MAX) {
+		free(sp);
+		return -ENOMEM;
+	}
+	sp->cls = (uint8_t)c;
+	if (g->cap - g->nr < n) {
+		size_t cap = g->nr + n + 256;
+		uint64_t *no = realloc(g->off, cap * sizeof(*no));
+
+		if (!no) {
+			pthread_mutex_lock(&a->lock);
+			ext_give(&a->free[slot_of(a->pool, off)], off, SPAN);
+			pthread_mutex_unlock(&a->lock);
+			free(sp);
+			return -ENOMEM;
+		}
+		g->off = no;
+		g->cap = cap;
+	}
+	/* Push high to low so blocks leave in address order. */
+	for (uint64_t i = n; i-- > 0;)
+		g->off[g->nr++] = off + i * bs;
+	__atomic_store_n(&a->spans[off >> SPAN_SHIFT], sp, __ATOMIC_RELEASE);
+	g->spans++;
+	return 0;
+}
+
+static void note_held(struct rb_alloc *a, int64_t delta)
+{
+	uint64_t h =
+		__atomic_add_fetch(&a->held, (uint64_t)delta, __ATOMIC_RELAXED);
+	uint64_t pk = __atomic_load_n(&a->peak, __ATOMIC_RELAXED);
+
+	while (h > pk &&
+	       !__atomic_compare_exchange_n(&a->peak, &pk, h, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static int refill(struct rb_alloc *a, struct tcache *tc, unsigned c)
+{
+	struct gstack *g = &a->g[c];
+	unsigned n;
+
+	pthread_mutex_lock(&g->lock);
+	if (!g->nr && new_span(a, c, g)) {
+		pthread_mutex_unlock(&g->lock);
+		return -ENOMEM;
+	}
+	n = g->nr < TC_BATCH ? (unsigned)g->nr : TC_BATCH;
+	for (unsigned i = 0; i < n; i++)
+		tc->cls[c].off[tc->cls[c].nr++] = g->off[--g->nr];
+	pthread_mutex_unlock(&g->lock);
+	note_held(a, (int64_t)(n * class_size(c)));
+	return 0;
+}
+
+static void flush(struct rb_alloc *a, struct tcache *tc, unsigned c,
+		  unsigned keep)
+{
+	struct gstack *g = &a->g[c];
+	unsigned moved = 0;
+
+	pthread_mutex_lock(&g->lock);
+	while (tc->cls[c].nr > keep) {
+		if (gstack_push(g, tc->cls[c].off[tc->cls[c].nr - 1]))
+			break; /* stays cached: nothing is lost */
+		tc->cls[c].nr--;
+		moved++;
+	}
+	pthread_mutex_unlock(&g->lock);
+	note_held(a, -(int64_t)(moved * class_size(c)));
+}
+
+static void tc_flush_all(struct tcache *tc)
+{
+	for (unsigned c = 0; c < NR_CLASSES; c++)
+		flush(tc->a, tc, c, 0);
+}
+
+static void tc_unlink(struct tcache *tc)
+{
+	struct tcache **pp = &tc->a->tcaches;
+
+	while (*pp && *pp != tc)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = tc->next;
+}
+
+static void tc_thread_exit(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&tc_lock);
+	for (unsigned i = 0; i < TC_SLOTS; i++) {
+		struct tcache *tc = tls_tc[i];
+
+		if (!tc)
+			continue;
+		if (tc->a) { /* pool alive: give the blocks back */
+			tc_flush_all(tc);
+			pthread_mutex_lock(&tc->a->lock);
+			tc_unlink(tc);
+			pthread_mutex_unlock(&tc->a->lock);
+		}
+		free(tc);
+		tls_tc[i] = NULL;
+	}
+	pthread_mutex_unlock(&tc_lock);
+}
+
+static void tc_init_key(void)
+{
+	pthread_key_create(&tc_key, tc_thread_exit);
+}
+
+/* The calling thread's cache for a, created on first use. */
+static struct tcache *tc_get(struct rb_alloc *a)
+{
+	struct tcache *tc = tls_tc[0];
+	unsigned victim = TC_SLOTS - 1;
+
+	if (__builtin_expect(tc && tc->pool_id == a->id, 1))
+		return tc;
+	for (unsigned i = 1; i < TC_SLOTS; i++) {
+		tc = tls_tc[i];
+		if (tc && tc->pool_id == a->id) {
+			tls_tc[i] = tls_tc[0];
+			tls_tc[0] = tc;
+			return tc;
+		}
+	}
+	pthread_once(&tc_once, tc_init_key);
+	tc = calloc(1, sizeof(*tc));
+	if (!tc)
+		return NULL;
+	tc->a = a;
+	tc->pool_id = a->id;
+	pthread_mutex_lock(&tc_lock);
+	for (unsigned i = 0; i < TC_SLOTS; i++)
+		if (!tls_tc[i] || !tls_tc[i]->a) {
+			victim = i;
+			break;
+		}
+	if (tls_tc[victim]) { /* evict: flush to its pool if alive */
+		struct tcache *old = tls_tc[victim];
+
+		if (old->a) {
+			tc_flush_all(old);
+			pthread_mutex_lock(&old->a->lock);
+			tc_unlink(old);
+			pthread_mutex_unlock(&old->a->lock);
+		}
+		free(old);
+	}
+	pthread_mutex_lock(&a->lock);
+	tc->next = a->tcaches;
+	a->tcaches = tc;
+	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&tc_lock);
+	tls_tc[victim] = tls_tc[0];
+	tls_tc[0] = tc;
+	pthread_setspecific(tc_key, tc);
+	return tc;
+}
+
+/* ---- public ---- */
+
+static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
+		       struct regbuf_buf *buf, size_t req)
+{
+	uint64_t size = rb_align_up(len, 4096), off;
+
+	pthread_mutex_lock(&a->lock);
+	off = take_any(a, size, align < 4096 ? 4096 : align);
+	if (off != UINT64_MAX && a->nr_large == a->cap_large) {
+		unsigned cap = a->cap_large ? a->cap_large * 2 : 16;
+		struct large *nl = realloc(a->large, cap * sizeof(*nl));
+
+		if (!nl) {
+			ext_give(&a->free[slot_of(a->pool, off)], off, size);
+			off = UINT64_MAX;
+		} else {
+			a->large = nl;
+			a->cap_large = cap;
+		}
+	}
+	if (off == UINT64_MAX) {
+		a->failed++;
+		pthread_mutex_unlock(&a->lock);
+		return -ENOMEM;
+	}
+	a->large[a->nr_large++] = (struct large){off, size};
+	a->large_bytes += size;
+	a->large_allocs++;
+	a->large_req += req;
+	pthread_mutex_unlock(&a->lock);
+	note_held(a, (int64_t)size);
+	buf->addr = a->pool->base + off;
+	buf->len = req;
+	buf->slot = 0; /* set by the caller */
+	buf->cookie = ((uint64_t)a->tag << COOKIE_TAG_SHIFT) |
+		      ((uint64_t)KIND_LARGE << COOKIE_KIND_SHIFT) |
+		      (off >> MIN_SHIFT);
+	return 0;
+}
+
+static void set_slot(struct rb_alloc *a, struct regbuf_buf *buf, uint64_t off)
+{
+	unsigned s = slot_of(a->pool, off);
+
+	buf->slot =
+		a->pool->slots[s].registered ? (int32_t)s : REGBUF_SLOT_NONE;
+}
+
+RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
+			   struct regbuf_buf *buf)
+{
+	struct rb_alloc *a;
+	struct tcache *tc;
+	uint64_t need, off;
+	unsigned c;
+	int ret;
+
+	if (__builtin_expect(!rb_pool_ok(pool) || !buf || !pool->alloc, 0))
+		return rb_err(-EINVAL, "regbuf_alloc: pool and buf needed");
+	if (!align)
+		align = 4096;
+	if (__builtin_expect(!len || !rb_is_pow2(align) || align > SPAN ||
+				     len > RB_MAX_BUF_SIZE,
+			     0))
+		return rb_err(-EINVAL,
+			      "regbuf_alloc: len %zu / align %zu out of range",
+			      len, align);
+	a = pool->alloc;
+	need = len > align ? len : align;
+	buf->flags = 0;
+	buf->bid = 0;
+	if (need > MAX_CLASS || ((uintptr_t)pool->base & (align - 1))) {
+		ret = alloc_large(a, len, align, buf, len);
+		if (!ret)
+			set_slot(a, buf,
+				 (uint64_t)((uint8_t *)buf->addr - pool->base));
+		return ret ? rb_err(ret, "pool exhausted for %zu bytes", len)
+			   : 0;
+	}
+	c = class_of(need);
+	tc = tc_get(a);
+	if (__builtin_expect(!tc, 0))
+		return rb_err(-ENOMEM, "out of memory");
+	if (!tc->cls[c].nr && refill(a, tc, c)) {
+		pthread_mutex_lock(&a->lock);
+		a->failed++;
+		pthread_mutex_unlock(&a->lock);
+		return rb_err(-ENOMEM, "pool exhausted for %zu bytes", len);
+	}
+	off = tc->cls[c].off[--tc->cls[c].nr];
+	{
+		struct span *sp = a->spans[off >> SPAN_SHIFT];
+		uint64_t bit = (off & (SPAN - 1)) >> (MIN_SHIFT + c);
+		uint64_t m = 1ULL << (bit & 63);
+
+		__atomic_fetch_or(&sp->bits[bit >> 6], m, __ATOMIC_RELAXED);
+	}
+	tc->allocs++;
+	tc->requested += len;
+	buf->addr = pool->base + off;
+	buf->len = len;
+	buf->cookie = ((uint64_t)a->tag << COOKIE_TAG_SHIFT) |
+		      ((uint64_t)c << COOKIE_KIND_SHIFT) | (off >> MIN_SHIFT);
+	set_slot(a, buf, off);
+	if (buf->slot >= 0)
+		tc->fixed++;
+	else
+		tc->fallback++;
+	return 0;
+}
+
+static int free_large(struct rb_alloc *a, uint64_t off, size_t len)
+{
+	pthread_mutex_lock(&a->lock);
+	for (unsigned i = 0; i < a->nr_large; i++) {
+		if (a->large[i].off != off)
+			continue;
+		uint64_t size = a->large[i].len;
+
+		if (rb_align_up(len, 4096) != size)
+			break;
+		a->large[i] = a->large[--a->nr_large];
+		ext_give(&a->free[slot_of(a->pool, off)], off, size);
+		a->large_bytes -= size;
+		a->large_frees++;
+		a->large_req -= len;
+		pthread_mutex_unlock(&a->lock);
+		note_held(a, -(int64_t)size);
+		return 0;
+	}
+	a->bad_frees++;
+	pthread_mutex_unlock(&a->lock);
+	return -EINVAL;
+}
+
+RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
+{
+	struct rb_alloc *a;
+	struct tcache *tc;
+	uint64_t off, kind;
+	struct span *sp;
+
+	if (__builtin_expect(!rb_pool_ok(pool) || !buf || !pool->alloc, 0))
+		return rb_err(-EINVAL, "regbuf_free: pool and buf needed");
+	a = pool->alloc;
+	off = (uint64_t)((uint8_t *)buf->addr - pool->base);
+	kind = (buf->cookie >> COOKIE_KIND_SHIFT) & 0xf;
+	if (__builtin_expect((buf->cookie >> COOKIE_TAG_SHIFT) != a->tag ||
+				     (buf->cookie & COOKIE_OFF_MASK) !=
+					     off >> MIN_SHIFT ||
+				     (uint8_t *)buf->addr < pool->base ||
+				     off >= pool->size || !buf->len ||
+				     (kind != KIND_LARGE && kind >= NR_CLASSES),
+			     0))
+		goto bad;
+	if (kind == KIND_LARGE) {
+		if (free_large(a, off, buf->len))
+			goto bad_counted;
+		goto done;
+	}
+	sp = __atomic_load_n(&a->spans[off >> SPAN_SHIFT], __ATOMIC_ACQUIRE);
+	if (!sp || sp->cls != kind || (off & (class_size(kind) - 1)) ||
+	    buf->len > class_size(kind))
+		goto bad;
+	{
+		uint64_t bit = (off & (SPAN - 1)) >> (MIN_SHIFT + kind);
+		uint64_t m = 1ULL << (bit & 63);
+		uint64_t old = __atomic_fetch_and(&sp->bits[bit >> 6], ~m,
+						  __ATOMIC_RELAXED);
+
+		if (!(old & m))
+			goto bad; /* double free */
+	}
+	tc = tc_get(a);
+	if (!tc) {
+		/* Cannot cache: hand the block straight to the class. */
+		pthread_mutex_lock(&a->g[kind].lock);
+		gstack_push(&a->g[kind], off);
+		pthread_mutex_unlock(&a->g[kind].lock);
+		goto done;
+	}
+	if (tc->cls[kind].nr == TC_MAX)
+		flush(a, tc, (unsigned)kind, TC_MAX - TC_BATCH);
+	tc->cls[kind].off[tc->cls[kind].nr++] = off;
+	tc->frees++;
+	tc->requested -= buf->len;
+done:
+	buf->cookie = 0;
+	buf->addr = NULL;
+	return 0;
+bad:
+	pthread_mutex_lock(&a->lock);
+	a->bad_frees++;
+	pthread_mutex_unlock(&a->lock);
+bad_counted:
+	bad("invalid free: double free, foreign or forged buffer");
+	return rb_err(-EINVAL,
+		      "regbuf_free: %p is not a live buffer of this "
+		      "pool (double free, foreign or forged handle)",
+		      buf->addr);
+}
+
+int rb_alloc_raw(struct regbuf_pool *p, size_t len, size_t align,
+		 struct regbuf_buf *buf)
+{
+	int ret;
+
+	if (!p->alloc)
+		return -EINVAL;
+	ret = alloc_large(p->alloc, len, align, buf, len);
+	if (!ret)
+		set_slot(p->alloc, buf,
+			 (uint64_t)((uint8_t *)buf->addr - p->base));
+	return ret;
+}
+
+RB_EXPORT int regbuf_alloc_stats(struct regbuf_pool *pool,
+				 struct regbuf_alloc_stats *st)
+{
+	struct rb_alloc *a;
+
+	if (!rb_pool_ok(pool) || !st || !pool->alloc)
+		return rb_err(-EINVAL,
+			      "regbuf_alloc_stats: pool and st needed");
+	a = pool->alloc;
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&a->lock);
+	for (uint64_t s = 0; s < a->nr_spans; s++) {
+		struct span *sp = a->spans[s];
+
+		if (!sp)
+			continue;
+		for (unsigned w = 0; w < RB_ARRAY_SIZE(sp->bits); w++)
+			st->class_in_use[sp->cls] +=
+				(uint64_t)__builtin_popcountll(__atomic_load_n(
+					&sp->bits[w], __ATOMIC_RELAXED));
+	}
+	for (unsigned c = 0; c < NR_CLASSES; c++) {
+		st->class_size[c] = class_size(c);
+		st->bytes_in_use += st->class_in_use[c] * class_size(c);
+	}
+	for (struct tcache *tc = a->tcaches; tc; tc = tc->next) {
+		st->nr_allocs += __atomic_load_n(&tc->allocs, __ATOMIC_RELAXED);
+		st->nr_frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
+		st->requested_bytes +=
+			__atomic_load_n(&tc->requested, __ATOMIC_RELAXED);
+		st->fixed_allocs +=
+			__atomic_load_n(&tc->fixed, __ATOMIC_RELAXED);
+		st->fallback_allocs +=
+			__atomic_load_n(&tc->fallback, __ATOMIC_RELAXED);
+	}
+	st->large_in_use = a->nr_large;
+	st->bytes_in_use += a->large_bytes;
+	st->requested_bytes += a->large_req;
+	st->nr_allocs += a->large_allocs;
+	st->nr_frees += a->large_frees;
+	st->nr_failed = a->failed;
+	st->nr_bad_frees = a->bad_frees;
+	st->peak_bytes = __atomic_load_n(&a->peak, __ATOMIC_RELAXED);
+	if (st->peak_bytes < st->bytes_in_use)
+		st->peak_bytes = st->bytes_in_use;
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+int rb_alloc_init(struct regbuf_pool *p)
+{
+	struct rb_alloc *a = calloc(1, sizeof(*a));
+	uint64_t seed;
+
+	if (!a)
+		return rb_err(-ENOMEM, "out of memory");
+	a->pool = p;
+	a->nr_spans = (p->size + SPAN - 1) >> SPAN_SHIFT;
+	a->spans = calloc(a->nr_spans ? a->nr_spans : 1, sizeof(*a->spans));
+	a->free = calloc(p->nr_slots ? p->nr_slots : 1, sizeof(*a->free));
+	if (!a->spans || !a->free) {
+		free(a->spans);
+		free(a->free);
+		free(a);
+		return rb_err(-ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	for (unsigned c = 0; c < NR_CLASSES; c++)
+		pthread_mutex_init(&a->g[c].lock, NULL);
+	for (unsigned s = 0; s < p->nr_slots; s++) {
+		if (ext_insert(&a->free[s], 0, p->slots[s].offset,
+			       p->slots[s].len)) {
+			p->alloc = a;
+			rb_alloc_fini(p);
+			return rb_err(-ENOMEM, "out of memory");
+		}
+	}
+	pthread_mutex_lock(&tc_lock);
+	a->id = next_pool_id++;
+	pthread_mutex_unlock(&tc_lock);
+	seed = a->id * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)p;
+	a->tag = (uint16_t)(seed >> 48) | 1;
+	p->alloc = a;
+	return 0;
+}
+
+void rb_alloc_fini(struct regbuf_pool *p)
+{
+	struct rb_alloc *a = p->alloc;
+
+	if (!a)
+		return;
+	/* Orphan the thread caches: their threads free them later. */
+	pthread_mutex_lock(&tc_lock);
+	for (struct tcache *tc = a->tcaches; tc; tc = tc->next) {
+		tc->a = NULL;
+		tc->pool_id = 0;
+	}
+	pthread_mutex_unlock(&tc_lock);
+	for (uint64_t s = 0; s < a->nr_spans; s++)
+		free(a->spans[s]);
+	for (unsigned s = 0; s < p->nr_slots; s++)
+		free(a->free[s].ext);
+	for (unsigned c = 0; c < NR_CLASSES; c++) {
+		free(a->g[c].off);
+		pthread_mutex_destroy(&a->g[c].lock);
+	}
+	free(a->spans);
+	free(a->free);
+	free(a->large);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+	p->alloc = NULL;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static __thread char last_error[320];
+
+RB_EXPORT const char *regbuf_last_error(void)
+{
+	return last_error;
+}
+
+RB_EXPORT const char *regbuf_version(void)
+{
+#define RB_STR2(x) #x
+#define RB_STR(x)  RB_STR2(x)
+	return RB_STR(REGBUF_VERSION_MAJOR) "." RB_STR(
+		REGBUF_VERSION_MINOR) "." RB_STR(REGBUF_VERSION_PATCH);
+}
+
+int rb_err(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void rb_err_clear(void)
+{
+	last_error[0] = '\0';
+}
+
+void rb_note(char *notes, size_t size, const char *fmt, ...)
+{
+	size_t used = strnlen(notes, size);
+	va_list ap;
+
+	if (used + 2 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(notes + used, size - used - 1, fmt, ap);
+	va_end(ap);
+	used = strnlen(notes, size);
+	notes[used] = '\n';
+	notes[used + 1] = '\0';
+}
+
+const char *rb_fmt_size(uint64_t b, char *buf, size_t size)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	unsigned u = 0;
+	double v = (double)b;
+
+	while (v >= 1024 && u + 1 < RB_ARRAY_SIZE(unit)) {
+		v /= 1024;
+		u++;
+	}
+	if (v == (double)(uint64_t)v)
+		snprintf(buf, size, "%llu %s", (unsigned long long)v, unit[u]);
+	else
+		snprintf(buf, size, "%.1f %s", v, unit[u]);
+	return buf;
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the running kernel supports, probed once. Each probe uses arguments
+ * that make a supported opcode fail with an errno other than EINVAL (or
+ * succeed harmlessly), so "unknown opcode" and "supported" are told apart
+ * without version strings. Only coalescing has no probe: kernel >= 6.12.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+static struct regbuf_features feats;
+static pthread_once_t feats_once = PTHREAD_ONCE_INIT;
+static int kver;
+
+static const char *const feat_names[REGBUF_FEAT_NR] = {
+	"sparse",	"clone",    "clone_ranges", "pbuf_ring",
+	"pbuf_inc",	"min_left", "mem_region",   "query",
+	"rw_vec_fixed", "coalesce", "pagemap_scan",
+};
+
+RB_EXPORT const char *regbuf_feature_name(uint64_t bit)
+{
+	for (unsigned i = 0; i < REGBUF_FEAT_NR; i++)
+		if (bit == (1ULL << i))
+			return feat_names[i];
+	return NULL;
+}
+
+static long read_long(const char *path, long dflt)
+{
+	char buf[64];
+
+	if (rb_read_file(path, buf, sizeof(buf)) <= 0)
+		return dflt;
+	return strtol(buf, NULL, 10);
+}
+
+static bool probe_pbuf(int fd, uint16_t flags, uint32_t min_left)
+{
+	struct rb_buf_reg reg = {0};
+	void *mem = NULL;
+	bool ok;
+
+	if (rb_mmap(&mem, NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+		return false;
+	reg.ring_addr = (uint64_t)(uintptr_t)mem;
+	reg.ring_entries = 1;
+	reg.bgid = 0x7fff;
+	reg.flags = flags;
+	reg.min_left = min_left;
+	ok = rb_uring_register(fd, RB_REGISTER_PBUF_RING, &reg, 1) == 0;
+	if (ok) {
+		struct rb_buf_reg un = {.bgid = 0x7fff};
+
+		rb_uring_register(fd, RB_UNREGISTER_PBUF_RING, &un, 1);
+	}
+	rb_munmap(mem, 4096);
+	return ok;
+}
+
+static bool probe_sparse(int fd)
+{
+	struct rb_rsrc_register r = {.nr = 1, .flags = RB_RSRC_REGISTER_SPARSE};
+
+	if (rb_uring_register(fd, RB_REGISTER_BUFFERS2, &r, sizeof(r)))
+		return false;
+	rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+	return true;
+}
+
+static int probe_clone(int fd, uint32_t flags)
+{
+	struct rb_clone_buffers c = {.src_fd = (uint32_t)-1, .flags = flags};
+
+	return rb_uring_register(fd, RB_REGISTER_CLONE_BUFFERS, &c, 1);
+}
+
+static bool probe_ops(int fd, const int *ops, unsigned n)
+{
+	struct {
+		struct rb_probe p;
+		struct rb_probe_op ops[256];
+	} pr;
+
+	memset(&pr, 0, sizeof(pr));
+	if (rb_uring_register(fd, RB_REGISTER_PROBE, &pr, 256))
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		if (ops[i] > pr.p.last_op ||
+		    !(pr.ops[ops[i]].flags & RB_PROBE_OP_SUPPORTED))
+			return false;
+	}
+	return true;
+}
+
+static bool probe_query(void)
+{
+	struct rb_query_opcode q = {0};
+	struct rb_query_hdr h = {0};
+
+	h.query_data = (uint64_t)(uintptr_t)&q;
+	h.query_op = 0;
+	h.size = sizeof(q);
+	return rb_uring_register(-1, RB_REGISTER_QUERY, &h, 0) == 0 &&
+	       h.result >= 0;
+}
+
+static bool probe_pagemap_scan(void)
+{
+	static char page[8192] __attribute__((aligned(4096)));
+	struct rb_page_region r[1];
+	struct rb_pm_scan_arg a = {0};
+	int fd = rb_open("/proc/self/pagemap", O_RDONLY);
+	int ret;
+
+	if (fd < 0)
+		return false;
+	page[0] = 1;
+	a.size = sizeof(a);
+	a.start = (uint64_t)(uintptr_t)page;
+	a.end = a.start + 4096;
+	a.vec = (uint64_t)(uintptr_t)r;
+	a.vec_len = 1;
+	a.category_anyof_mask = RB_PAGE_IS_PRESENT;
+	a.return_mask = RB_PAGE_IS_PRESENT | RB_PAGE_IS_HUGE;
+	ret = rb_ioctl(fd, RB_PAGEMAP_SCAN, &a);
+	close(fd);
+	return ret >= 0;
+}
+
+static void classify_refusal(int err)
+{
+	long disabled = read_long("/proc/sys/kernel/io_uring_disabled", 0);
+
+	feats.io_uring_errno = -err;
+	if (err == -ENOSYS) {
+		feats.io_uring = REGBUF_IO_URING_ABSENT;
+		snprintf(feats.why, sizeof(feats.why),
+			 "this kernel has no io_uring (ENOSYS)");
+	} else if (err == -EPERM && disabled == 2) {
+		feats.io_uring = REGBUF_IO_URING_DISABLED;
+		snprintf(feats.why, sizeof(feats.why),
+			 "kernel.io_uring_disabled=2: io_uring is off for all");
+	} else if (err == -EPERM && disabled == 1) {
+		feats.io_uring = REGBUF_IO_URING_DISABLED;
+		snprintf(feats.why, sizeof(feats.why),
+			 "kernel.io_uring_disabled=1: needs CAP_SYS_ADMIN or "
+			 "kernel.io_uring_group");
+	} else {
+		feats.io_uring = REGBUF_IO_URING_BLOCKED;
+		snprintf(feats.why, sizeof(feats.why),
+			 "io_uring_setup refused with %s (a seccomp profile "
+			 "such as Docker's default, or an LSM)",
+			 strerror(-err));
+	}
+}
+
+static void probe_all(void)
+{
+	struct rb_io_uring_params p;
+	struct utsname u;
+	int fd, maj = 0, min = 0;
+
+	feats.size = sizeof(feats);
+	if (!uname(&u)) {
+		snprintf(feats.kernel, sizeof(feats.kernel), "%s", u.release);
+		if (sscanf(u.release, "%d.%d", &maj, &min) == 2)
+			kver = maj * 1000 + min;
+	}
+	if (kver >= 6012)
+		feats.features |= REGBUF_FEAT_COALESCE;
+	if (probe_pagemap_scan())
+		feats.features |= REGBUF_FEAT_PAGEMAP_SCAN;
+	if (probe_query())
+		feats.features |= REGBUF_FEAT_QUERY;
+
+	memset(&p, 0, sizeof(p));
+	fd = rb_uring_setup(1, &p);
+	if (fd < 0) {
+		classify_refusal(fd);
+		return;
+	}
+	feats.io_uring = REGBUF_IO_URING_AVAILABLE;
+	if (probe_sparse(fd))
+		feats.features |= REGBUF_FEAT_SPARSE;
+	if (probe_clone(fd, 0) == -EBADF)
+		feats.features |= REGBUF_FEAT_CLONE;
+	if (probe_clone(fd, RB_REGISTER_DST_REPLACE) == -EBADF)
+		feats.features |= REGBUF_FEAT_CLONE_RANGES;
+	if (probe_pbuf(fd, 0, 0))
+		feats.features |= REGBUF_FEAT_PBUF_RING;
+	if (probe_pbuf(fd, RB_PBUF_RING_INC, 0))
+		feats.features |= REGBUF_FEAT_PBUF_INC;
+	if ((feats.features & REGBUF_FEAT_PBUF_INC) &&
+	    probe_pbuf(fd, RB_PBUF_RING_INC, 16))
+		feats.features |= REGBUF_FEAT_MIN_LEFT;
+	/* A bad non-NULL pointer: EFAULT where the opcode exists. */
+	if (rb_uring_register(fd, RB_REGISTER_MEM_REGION, (void *)8, 1) ==
+	    -EFAULT)
+		feats.features |= REGBUF_FEAT_MEM_REGION;
+	{
+		static const int vec_ops[] = {RB_OP_READV_FIXED,
+					      RB_OP_WRITEV_FIXED};
+
+		if (probe_ops(fd, vec_ops, 2))
+			feats.features |= REGBUF_FEAT_RW_VEC_FIXED;
+	}
+	close(fd);
+}
+
+const struct regbuf_features *rb_features(void)
+{
+	pthread_once(&feats_once, probe_all);
+	return &feats;
+}
+
+bool rb_has(uint64_t feat)
+{
+	return (rb_features()->features & feat) == feat;
+}
+
+int rb_kernel_version(void)
+{
+	rb_features();
+	return kver;
+}
+
+RB_EXPORT int regbuf_features_get(struct regbuf_features *f)
+{
+	if (!f || f->size != sizeof(*f))
+		return rb_err(-EINVAL, "regbuf_features_get: f->size must be "
+				       "sizeof(struct regbuf_features)");
+	*f = *rb_features();
+	return 0;
+}
+
+static void read_huge(uint64_t kib, struct regbuf_hugepage_count *c)
+{
+	char path[128];
+	static const char *const fields[] = {"nr_hugepages", "free_hugepages",
+					     "resv_hugepages",
+					     "surplus_hugepages"};
+	uint64_t *out[] = {&c->total, &c->free, &c->reserved, &c->surplus};
+
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/mm/hugepages/hugepages-%llukB/%s",
+			 (unsigned long long)kib, fields[i]);
+		long v = read_long(path, 0);
+
+		*out[i] = v > 0 ? (uint64_t)v : 0;
+	}
+}
+
+int rb_free_hugepages(uint64_t page_size, int node, uint64_t *free)
+{
+	char path[160];
+	long v;
+
+	if (node >= 0)
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/node/node%d/hugepages/"
+			 "hugepages-%llukB/free_hugepages",
+			 node, (unsigned long long)(page_size >> 10));
+	else
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/mm/hugepages/hugepages-%llukB/"
+			 "free_hugepages",
+			 (unsigned long long)(page_size >> 10));
+	v = read_long(path, -1);
+	if (v < 0)
+		return -ENOENT;
+	/* Reserved pages are promised to other mappings already. */
+	if (node < 0) {
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/mm/hugepages/hugepages-%llukB/"
+			 "resv_hugepages",
+			 (unsigned long long)(page_size >> 10));
+		long r = read_long(path, 0);
+
+		v = v > r ? v - r : 0;
+	}
+	*free = (uint64_t)v;
+	return 0;
+}
+
+uint64_t rb_memlock_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return rl.rlim_cur;
+}
+
+bool rb_cap_ipc_lock(void)
+{
+	char buf[4096];
+	const char *p;
+
+	if (rb_read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
+		return false;
+	p = strstr(buf, "CapEff:");
+	if (!p)
+		return false;
+	return (strtoull(p + 7, NULL, 16) >> 14) & 1; /* CAP_IPC_LOCK = 14 */
+}
+
+static int count_nodes(void)
+{
+	char buf[256];
+	int n = 0;
+	const char *p = buf;
+
+	if (rb_read_file("/sys/devices/system/node/online", buf, sizeof(buf)) <=
+	    0)
+		return 1;
+	while (*p) {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p)
+			break;
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		n += (int)(b - a + 1);
+		p = *end == ',' ? end + 1 : end;
+		if (*p == '\n')
+			break;
+	}
+	return n ? n : 1;
+}
+
+RB_EXPORT int regbuf_machine_get(struct regbuf_machine *m)
+{
+	char buf[128], *a, *b;
+
+	if (!m || m->size != sizeof(*m))
+		return rb_err(-EINVAL, "regbuf_machine_get: m->size must be "
+				       "sizeof(struct regbuf_machine)");
+	memset(m, 0, sizeof(*m));
+	m->size = sizeof(*m);
+	m->page_size = (uint32_t)rb_page_size();
+	read_huge(2048, &m->huge_2m);
+	read_huge(1048576, &m->huge_1g);
+	snprintf(m->thp, sizeof(m->thp), "unknown");
+	if (rb_read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf,
+			 sizeof(buf)) > 0 &&
+	    (a = strchr(buf, '[')) && (b = strchr(a, ']'))) {
+		*b = '\0';
+		snprintf(m->thp, sizeof(m->thp), "%s", a + 1);
+	}
+	m->memlock_limit = rb_memlock_limit();
+	m->cap_ipc_lock = rb_cap_ipc_lock();
+	m->numa_nodes = count_nodes();
+	m->online_cpus = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+	return 0;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef REGBUF_INTERNAL_H
+#define REGBUF_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "regbuf.h"
+
+#define RB_EXPORT	 __attribute__((visibility("default")))
+#define RB_KIB		 (1ULL << 10)
+#define RB_MIB		 (1ULL << 20)
+#define RB_GIB		 (1ULL << 30)
+#define RB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define RB_MAX_CHUNKS	 8
+
+static inline uint64_t rb_align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static inline bool rb_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* error.c: record a one-line explanation and return err (negative). */
+int rb_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rb_err_clear(void);
+/* Append a line to a fixed notes buffer. */
+void rb_note(char *notes, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "1.5 GiB", "2 MiB", "4096 B" */
+const char *rb_fmt_size(uint64_t bytes, char *buf, size_t size);
+
+/* features.c */
+const struct regbuf_features *rb_features(void);
+bool rb_has(uint64_t feat);
+/* Kernel version as major*1000 + minor, 0 if unknown. */
+int rb_kernel_version(void);
+int rb_free_hugepages(uint64_t page_size, int node, uint64_t *free);
+uint64_t rb_memlock_limit(void);
+bool rb_cap_ipc_lock(void);
+
+/* folio.c (internal helpers beside the public map API) */
+/* Bytes of [addr, addr+len) mapped by huge (PMD/PUD) entries, or -errno. */
+int64_t rb_huge_bytes(void *addr, uint64_t len);
+
+/* Memory chunk provenance. */
+enum rb_owner {
+	RB_OWN_POOL = 1,   /* mapped by the pool: unmapped at destroy */
+	RB_OWN_CALLER = 2, /* adopted: never unmapped by regbuf */
+};
+
+struct rb_chunk {
+	uint64_t offset; /* from pool base */
+	uint64_t len;
+	uint64_t page_size;
+	int32_t backing;
+	uint32_t owner;
+	bool populated;
+	bool shared;
+};
+
+struct rb_slot {
+	uint64_t offset;
+	uint64_t len;
+	uint64_t page_size;
+	uint64_t bvecs;
+	uint64_t charge;
+	int32_t backing;
+	bool registered;
+};
+
+struct rb_attachment {
+	struct rb_attachment *next;
+	int fd;
+	ino_t ino;
+	dev_t dev;
+	unsigned first;
+	unsigned nr;
+	int method;
+};
+
+struct rb_alloc; /* alloc.c */
+
+#define RB_POOL_MAGIC 0x72656762756670ULL /* "regbufp" */
+
+struct regbuf_pool {
+	uint64_t magic;
+	uint8_t *base;
+	uint64_t size;
+	uint64_t requested;
+	void *res_base; /* VA reservation unmapped at destroy (0 if none) */
+	uint64_t res_len;
+	uint32_t flags; /* REGBUF_POOL_* */
+	uint32_t info_flags;
+	int32_t numa_node;
+	int memfd;
+	int anchor_fd;
+	int io_uring_errno;
+
+	struct rb_chunk chunks[RB_MAX_CHUNKS];
+	unsigned nr_chunks;
+
+	struct rb_slot *slots;
+	struct iovec *iov;
+	unsigned nr_slots;
+	unsigned nr_registered;
+	uint64_t registered_bytes;
+	uint64_t bvecs;
+	uint64_t charge;
+	uint64_t thp_huge_bytes;
+	uint64_t populate_ns;
+	uint64_t register_ns;
+
+	pthread_mutex_t lock; /* attachments */
+	struct rb_attachment *att;
+	unsigned nr_attached;
+
+	struct rb_alloc *alloc;
+	char notes[512];
+};
+
+static inline bool rb_pool_ok(const struct regbuf_pool *p)
+{
+	return p && p->magic == RB_POOL_MAGIC;
+}
+
+/* backing.c */
+int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o);
+int rb_backing_map_fd(struct regbuf_pool *p, int fd, uint64_t size,
+		      uint64_t page_size, int backing);
+int rb_backing_populate(struct regbuf_pool *p, unsigned threads);
+void rb_backing_release(struct regbuf_pool *p);
+
+/* plan.c: slots of the pool from its chunks (and their folio maps). */
+int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot);
+
+/* registry.c */
+int rb_registry_register(struct regbuf_pool *p);
+void rb_registry_teardown(struct regbuf_pool *p);
+extern uint64_t rb_process_charge; /* bytes regbuf pinned in this process */
+
+/* alloc.c */
+int rb_alloc_init(struct regbuf_pool *p);
+void rb_alloc_fini(struct regbuf_pool *p);
+/* Reserve a raw region in a registered slot (for bufrings): 0 / -ENOMEM. */
+int rb_alloc_raw(struct regbuf_pool *p, size_t len, size_t align,
+		 struct regbuf_buf *buf);
+
+#endif

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pure logic over folio maps: what the kernel will do with a registration
+ * (prediction), and how regbuf lays memory out in slots so it never hits
+ * the slow paths (plan). No system calls here beyond the cached feature
+ * bits; unit-tested on synthetic maps.
+ *
+ * Kernel rules modelled (6.18 io_uring/rsrc.c):
+ *  - coalescing: all folios the same size, the first may be entered part
+ *    way but must be covered to its end, middle ones fully covered, the
+ *    last may end early; folios of one page never coalesce;
+ *  - before 6.12 only a buffer inside a single huge folio coalesces;
+ *  - accounting: an order-0 page costs a page each time; a compound page
+ *    costs its whole size once per head, deduplicated against the current
+ *    buffer's earlier pages and the previous head of this call only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "uapi.h"
+#include "sys.h"
+
+#define RB_IMU_HEADER 56 /* struct io_mapped_ubuf before its bvecs */
+#define RB_BVEC	      16
+
+struct folio {
+	uint64_t start, size;
+	uint32_t kind;
+	uint32_t flags;
+};
+
+/* The folio containing addr (virtually aligned to its size). */
+static int folio_at(const struct regbuf_map *m, uint64_t addr, struct folio *f)
+{
+	for (unsigned i = 0; i < m->nr_runs; i++) {
+		const struct regbuf_run *r = &m->runs[i];
+
+		if (addr < r->start || addr >= r->start + r->len)
+			continue;
+		f->kind = r->kind;
+		f->flags = r->flags;
+		f->size = r->folio_size ? r->folio_size : 4096;
+		if (r->kind == REGBUF_RUN_ABSENT)
+			f->size = 4096;
+		f->start = addr & ~(f->size - 1);
+		return 0;
+	}
+	return -EFAULT;
+}
+
+static const char *refusal(uint32_t flags)
+{
+	if (flags & REGBUF_RUN_RO)
+		return "read-only memory cannot be pinned for writing";
+	if (flags & REGBUF_RUN_SHARED_FILE)
+		return "a shared mapping of a file on a writeback file system "
+		       "cannot be pinned long-term";
+	return NULL;
+}
+
+RB_EXPORT const char *regbuf_cost_class_name(int cost)
+{
+	static const char *const n[] = {"fast", "per_page", "mixed", "fault",
+					"refused"};
+
+	return cost >= 0 && cost < (int)RB_ARRAY_SIZE(n) ? n[cost] : "?";
+}
+
+/* Heads already charged by earlier buffers of this call: only the last one
+ * counts (the kernel's last_hpage); the installed table is still empty. */
+static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
+		       uint64_t *last_head, struct regbuf_prediction *p)
+{
+	uint64_t lo = s & ~4095ULL, hi = rb_align_up(s + len, 4096);
+	uint64_t first_size = 0, nr_pages = (hi - lo) / 4096, nr_folios = 0;
+	uint64_t *heads = NULL;
+	unsigned nr_heads = 0, cap_heads = 0;
+	bool same = true, absent = false, compound = false, entered_ok = true;
+	uint64_t pos = lo;
+
+	memset(p, 0, sizeof(*p));
+	while (pos < hi) {
+		struct folio f;
+		const char *why;
+		uint64_t fend;
+
+		if (folio_at(m, pos, &f)) {
+			p->cost_class = REGBUF_COST_REFUSED;
+			snprintf(p->why, sizeof(p->why),
+				 "0x%llx is outside the map",
+				 (unsigned long long)pos);
+			free(heads);
+			return -EFAULT;
+		}
+		why = refusal(f.flags);
+		if (why || f.kind == REGBUF_RUN_UNMAPPED) {
+			p->cost_class = REGBUF_COST_REFUSED;
+			snprintf(p->why, sizeof(p->why), "0x%llx: %s",
+				 (unsigned long long)pos,
+				 why ? why : "not mapped");
+			free(heads);
+			return -EFAULT;
+		}
+		if (f.kind == REGBUF_RUN_ABSENT)
+			absent = true;
+		fend = f.start + f.size;
+		if (!nr_folios)
+			first_size = f.size;
+		else if (f.size != first_size)
+			same = false;
+		/* A middle folio entered part way, or the first one left
+		 * before its end while the buffer goes on, breaks coalescing.
+		 */
+		if (nr_folios && pos != f.start)
+			entered_ok = false;
+		if (f.size > 4096) {
+			compound = true;
+			/* Charge: whole folio once per head. */
+			bool seen = f.start == *last_head;
+
+			for (unsigned i = 0; !seen && i < nr_heads; i++)
+				seen = heads[i] == f.start;
+			if (!seen) {
+				p->charge += f.size;
+				if (nr_heads == cap_heads) {
+					unsigned c =
+						cap_heads ? cap_heads * 2 : 16;
+					uint64_t *nh =
+						realloc(heads, c * sizeof(*nh));
+
+					if (!nh) {
+						free(heads);
+						return -ENOMEM;
+					}
+					heads = nh;
+					cap_heads = c;
+				}
+				heads[nr_heads++] = f.start;
+			}
+			*last_head = f.start;
+		} else {
+			p->charge += 4096;
+		}
+		nr_folios++;
+		pos = fend < hi ? fend : hi;
+	}
+	free(heads);
+
+	bool multi_ok = rb_has(REGBUF_FEAT_COALESCE);
+
+	if (nr_pages > 1 && first_size > 4096 && same && entered_ok &&
+	    (multi_ok || nr_folios == 1)) {
+		p->coalesced = 1;
+		p->bvecs = nr_folios;
+	} else {
+		p->bvecs = nr_pages;
+	}
+	p->meta_bytes = RB_IMU_HEADER + RB_BVEC * p->bvecs;
+	if (absent) {
+		p->cost_class = REGBUF_COST_FAULT;
+		snprintf(p->why, sizeof(p->why),
+			 "pages not present: the kernel faults and zeroes "
+			 "them during registration (~100x slower)");
+	} else if (p->coalesced) {
+		p->cost_class = REGBUF_COST_FAST;
+		snprintf(p->why, sizeof(p->why),
+			 "%llu folio(s) of %llu KiB, one bio_vec each",
+			 (unsigned long long)nr_folios,
+			 (unsigned long long)(first_size >> 10));
+	} else if (compound && !same) {
+		p->cost_class = REGBUF_COST_MIXED;
+		snprintf(p->why, sizeof(p->why),
+			 "mixed folio sizes: no coalescing, and accounting "
+			 "rescans the buffer for every huge folio (~100x)");
+	} else if (compound) {
+		p->cost_class = REGBUF_COST_PER_PAGE;
+		snprintf(p->why, sizeof(p->why),
+			 !multi_ok && nr_folios > 1
+				 ? "this kernel coalesces only buffers inside "
+				   "one huge folio (multi-folio needs 6.12)"
+				 : "a huge folio is entered part way: one "
+				   "bio_vec per 4 KiB page");
+	} else {
+		p->cost_class = REGBUF_COST_PER_PAGE;
+		snprintf(p->why, sizeof(p->why),
+			 "4 KiB pages: one bio_vec and one pin per page");
+	}
+	return 0;
+}
+
+RB_EXPORT int regbuf_predict(const struct regbuf_map *map,
+			     const struct iovec *bufs, unsigned nr,
+			     struct regbuf_prediction *out)
+{
+	uint64_t last_head = UINT64_MAX;
+	int ret = 0;
+
+	if (!map || !bufs || !out || !nr)
+		return rb_err(-EINVAL, "regbuf_predict: map, bufs, out and "
+				       "nr > 0 are required");
+	for (unsigned i = 0; i < nr; i++) {
+		uint64_t s = (uint64_t)(uintptr_t)bufs[i].iov_base;
+		uint64_t len = bufs[i].iov_len;
+
+		if (!len || len > RB_MAX_BUF_SIZE || s + len < s)
+			return rb_err(-EINVAL,
+				      "buffer %u: length %llu out of range", i,
+				      (unsigned long long)len);
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		int r = predict_one(map, (uint64_t)(uintptr_t)bufs[i].iov_base,
+				    bufs[i].iov_len, &last_head, &out[i]);
+
+		if (r && !ret)
+			ret = rb_err(r, "buffer %u: %s", i, out[i].why);
+	}
+	return ret;
+}
+
+/* ---- plan ---- */
+
+static int emit(struct regbuf_plan_slot *slots, unsigned max_out, unsigned *n,
+		const struct regbuf_map *m, uint64_t s, uint64_t len,
+		const struct regbuf_run *r)
+{
+	struct regbuf_plan_slot sl = {0};
+	uint64_t fs = r->folio_size ? r->folio_size : 4096;
+
+	if (*n >= RB_MAX_REG_BUFFERS)
+		return rb_err(-E2BIG,
+			      "the plan needs more than %u slots (the kernel's "
+			      "limit); use larger pages or a larger max slot",
+			      RB_MAX_REG_BUFFERS);
+	sl.offset = s - m->addr;
+	sl.len = len;
+	sl.kind = (int32_t)r->kind;
+	sl.folio_size = r->kind == REGBUF_RUN_ABSENT ? 0 : fs;
+	if (r->kind == REGBUF_RUN_ABSENT || fs <= 4096) {
+		sl.bvecs = len / 4096;
+		sl.charge = len;
+	} else {
+		uint64_t first = s & ~(fs - 1);
+		uint64_t last = rb_align_up(s + len, fs);
+
+		sl.bvecs = rb_has(REGBUF_FEAT_COALESCE) || last - first == fs
+				   ? (last - first) / fs
+				   : len / 4096;
+		sl.charge = last - first;
+	}
+	if (*n < max_out && slots)
+		slots[*n] = sl;
+	(*n)++;
+	return 0;
+}
+
+RB_EXPORT int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
+			  struct regbuf_plan_slot *slots, unsigned max_out)
+{
+	unsigned n = 0;
+	int ret;
+
+	if (!map || (max_out && !slots))
+		return rb_err(-EINVAL, "regbuf_plan: map required");
+	if (!max_slot || max_slot > RB_MAX_BUF_SIZE)
+		max_slot = RB_MAX_BUF_SIZE;
+	if (max_slot < 4096 || (max_slot & 4095))
+		return rb_err(-EINVAL, "max slot must be a multiple of 4096");
+	for (unsigned i = 0; i < map->nr_runs; i++) {
+		const struct regbuf_run *r = &map->runs[i];
+		const char *why = refusal(r->flags);
+		uint64_t fs = r->folio_size ? r->folio_size : 4096;
+		uint64_t step = max_slot, pos = r->start,
+			 end = r->start + r->len;
+
+		if (why || r->kind == REGBUF_RUN_UNMAPPED)
+			return rb_err(-EFAULT, "0x%llx: %s",
+				      (unsigned long long)r->start,
+				      why ? why : "not mapped");
+		/* Slot cuts fall on folio boundaries. */
+		if (fs > step)
+			return rb_err(-EINVAL,
+				      "max slot %llu is smaller than a %llu "
+				      "folio",
+				      (unsigned long long)max_slot,
+				      (unsigned long long)fs);
+		step &= ~(fs - 1);
+		while (pos < end) {
+			uint64_t cut = (pos & ~(step - 1)) + step;
+
+			if (!rb_is_pow2(step))
+				cut = pos + step;
+			if (cut > end)
+				cut = end;
+			ret = emit(slots, max_out, &n, map, pos, cut - pos, r);
+			if (ret)
+				return ret;
+			pos = cut;
+		}
+	}
+	return (int)n;
+}
+
+/* Slots of a pool: per chunk, one run of its backing, or for populated THP
+ * chunks the runs the folio map finds (huge and 4 KiB parts split). */
+int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
+{
+	struct regbuf_plan_slot *ps = NULL;
+	unsigned n = 0, cap = 0;
+	int ret = 0;
+
+	for (unsigned c = 0; c < p->nr_chunks && !ret; c++) {
+		const struct rb_chunk *ch = &p->chunks[c];
+		struct regbuf_map syn = {0}, *m = &syn;
+		struct regbuf_run run = {0};
+		int k;
+
+		run.start = (uint64_t)(uintptr_t)(p->base + ch->offset);
+		run.len = ch->len;
+		run.folio_size = ch->page_size;
+		switch (ch->backing) {
+		case REGBUF_BACKING_HUGE_1G:
+		case REGBUF_BACKING_HUGE_2M:
+			run.kind = REGBUF_RUN_HUGETLB;
+			break;
+		case REGBUF_BACKING_THP:
+			run.kind = REGBUF_RUN_THP;
+			break;
+		default:
+			run.kind = REGBUF_RUN_4K;
+			run.folio_size = 4096;
+		}
+		syn.addr = run.start;
+		syn.len = run.len;
+		syn.nr_runs = 1;
+		syn.runs = &run;
+		if (ch->backing == REGBUF_BACKING_CALLER) {
+			/* Caller memory: only its map can tell. */
+			k = regbuf_map_create(0, run.start, run.len, &m);
+			if (k) {
+				ret = k;
+				break;
+			}
+		} else if (ch->backing == REGBUF_BACKING_THP && ch->populated &&
+			   regbuf_map_create(0, run.start, run.len, &m) == 0) {
+			/* Absent parts of a populated chunk are 4K to be. */
+			for (unsigned i = 0; i < m->nr_runs; i++)
+				if (m->runs[i].kind == REGBUF_RUN_ABSENT) {
+					m->runs[i].kind = REGBUF_RUN_4K;
+					m->runs[i].folio_size = 4096;
+				}
+		} else {
+			m = &syn;
+		}
+		k = regbuf_plan(m, max_slot, NULL, 0);
+		if (k >= 0 && n + (unsigned)k > cap) {
+			unsigned nc = n + (unsigned)k;
+			struct regbuf_plan_slot *np =
+				realloc(ps, nc * sizeof(*np));
+
+			if (!np)
+				k = -ENOMEM;
+			else
+				ps = np, cap = nc;
+		}
+		if (k >= 0)
+			k = regbuf_plan(m, max_slot, ps + n, (unsigned)k);
+		if (k < 0) {
+			ret = k;
+		} else {
+			for (int i = 0; i < k; i++)
+				ps[n + (unsigned)i].offset +=
+					m->addr - (uint64_t)(uintptr_t)p->base;
+			n += (unsigned)k;
+		}
+		if (m != &syn)
+			regbuf_map_destroy(m);
+	}
+	if (!ret && n > RB_MAX_REG_BUFFERS)
+		ret = rb_err(-E2BIG,
+			     "pool needs %u slots, the kernel allows %u", n,
+			     RB_MAX_REG_BUFFERS);
+	if (!ret) {
+		p->slots = calloc(n ? n : 1, sizeof(*p->slots));
+		p->iov = calloc(n ? n : 1, sizeof(*p->iov));
+		if (!p->slots || !p->iov)
+			ret = -ENOMEM;
+	}
+	for (unsigned i = 0; !ret && i < n; i++) {
+		struct rb_slot *s = &p->slots[i];
+
+		s->offset = ps[i].offset;
+		s->len = ps[i].len;
+		s->page_size = ps[i].folio_size ? ps[i].folio_size : 4096;
+		s->bvecs = ps[i].bvecs;
+		s->charge = ps[i].charge;
+		s->backing = ps[i].kind == REGBUF_RUN_HUGETLB
+				     ? (s->page_size == RB_GIB
+						? REGBUF_BACKING_HUGE_1G
+						: REGBUF_BACKING_HUGE_2M)
+			     : ps[i].kind == REGBUF_RUN_THP
+				     ? REGBUF_BACKING_THP
+				     : REGBUF_BACKING_PAGES;
+		p->iov[i].iov_base = p->base + s->offset;
+		p->iov[i].iov_len = s->len;
+	}
+	if (!ret)
+		p->nr_slots = n;
+	else {
+		free(p->slots);
+		free(p->iov);
+		p->slots = NULL;
+		p->iov = NULL;
+	}
+	free(ps);
+	return ret;
+}

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pool object: validate, obtain memory (backing), populate, lay out
+ * (plan), register once (registry), hand out buffers (alloc). Teardown
+ * runs the same steps in reverse.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "uapi.h"
+#include "sys.h"
+
+static const char *const backing_names[REGBUF_BACKING_NR] = {
+	"auto", "1g", "2m", "thp", "4k", "caller",
+};
+
+RB_EXPORT const char *regbuf_backing_name(int backing)
+{
+	if (backing < 0 || backing >= REGBUF_BACKING_NR)
+		return "?";
+	return backing_names[backing];
+}
+
+RB_EXPORT int regbuf_backing_parse(const char *name)
+{
+	for (int i = 0; name && i < REGBUF_BACKING_NR; i++)
+		if (!strcasecmp(name, backing_names[i]))
+			return i;
+	if (name && (!strcasecmp(name, "huge_1g") || !strcasecmp(name, "1G")))
+		return REGBUF_BACKING_HUGE_1G;
+	if (name && (!strcasecmp(name, "huge_2m") || !strcasecmp(name, "2M")))
+		return REGBUF_BACKING_HUGE_2M;
+	if (name && (!strcasecmp(name, "pages") || !strcasecmp(name, "4K")))
+		return REGBUF_BACKING_PAGES;
+	return -EINVAL;
+}
+
+RB_EXPORT void regbuf_pool_opts_init(struct regbuf_pool_opts *opts)
+{
+	if (!opts)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->opts_size = sizeof(*opts);
+	opts->backing = REGBUF_BACKING_AUTO;
+	opts->numa_node = -1;
+}
+
+static int check_opts(const struct regbuf_pool_opts *o, bool need_size)
+{
+	if (!o)
+		return rb_err(-EINVAL, "options are required");
+	if (o->opts_size != sizeof(*o))
+		return rb_err(-EINVAL,
+			      "opts_size is %u, expected %zu: call "
+			      "regbuf_pool_opts_init()",
+			      o->opts_size, sizeof(*o));
+	if (o->flags & ~REGBUF_POOL_FLAGS_ALL)
+		return rb_err(-EINVAL, "unknown pool flags 0x%x",
+			      o->flags & ~REGBUF_POOL_FLAGS_ALL);
+	if (o->reserved0 || o->reserved[0] || o->reserved[1] ||
+	    o->reserved[2] || o->reserved[3])
+		return rb_err(-EINVAL, "reserved option fields must be zero");
+	if (need_size && !o->size)
+		return rb_err(-EINVAL, "pool size must not be zero");
+	if (need_size && o->size > (1ULL << 46))
+		return rb_err(-EOVERFLOW, "pool size %llu is beyond 64 TiB",
+			      (unsigned long long)o->size);
+	if (o->backing < REGBUF_BACKING_AUTO ||
+	    o->backing > REGBUF_BACKING_PAGES)
+		return rb_err(-EINVAL, "unknown backing %d", o->backing);
+	if ((o->flags & REGBUF_POOL_STRICT) &&
+	    o->backing == REGBUF_BACKING_AUTO)
+		return rb_err(-EINVAL, "STRICT needs an explicit backing");
+	if (o->numa_node < -1 || o->numa_node >= 1024)
+		return rb_err(-EINVAL, "numa_node %d out of range",
+			      o->numa_node);
+	if (o->max_slot_size &&
+	    (o->max_slot_size & 4095 || o->max_slot_size > RB_MAX_BUF_SIZE))
+		return rb_err(-EINVAL,
+			      "max_slot_size must be a multiple of 4096 up to "
+			      "1 GiB");
+	return 0;
+}
+
+static struct regbuf_pool *pool_new(const struct regbuf_pool_opts *o)
+{
+	struct regbuf_pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->magic = RB_POOL_MAGIC;
+	p->memfd = -1;
+	p->anchor_fd = -1;
+	p->numa_node = o ? o->numa_node : -1;
+	p->flags = o ? o->flags : 0;
+	pthread_mutex_init(&p->lock, NULL);
+	return p;
+}
+
+static void pool_free(struct regbuf_pool *p)
+{
+	rb_alloc_fini(p);
+	rb_registry_teardown(p);
+	rb_backing_release(p);
+	free(p->slots);
+	free(p->iov);
+	pthread_mutex_destroy(&p->lock);
+	p->magic = 0;
+	free(p);
+}
+
+/* Plan, register, set up the allocator: the steps shared by every way of
+ * making a pool once its memory is in place. */
+static int pool_finish(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
+{
+	int ret = rb_plan_pool(p, o ? o->max_slot_size : 0);
+
+	if (!ret && !(p->flags & REGBUF_POOL_NO_REGISTER))
+		ret = rb_registry_register(p);
+	if (!ret)
+		ret = rb_alloc_init(p);
+	return ret;
+}
+
+static unsigned populate_threads(const struct regbuf_pool_opts *o)
+{
+	long n = o->populate_threads ? o->populate_threads
+				     : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+RB_EXPORT int regbuf_pool_create(const struct regbuf_pool_opts *opts,
+				 struct regbuf_pool **out)
+{
+	struct regbuf_pool *p;
+	int ret;
+
+	rb_err_clear();
+	if (!out)
+		return rb_err(-EINVAL, "out pointer is NULL");
+	ret = check_opts(opts, true);
+	if (ret)
+		return ret;
+	rb_features();
+	p = pool_new(opts);
+	if (!p)
+		return rb_err(-ENOMEM, "out of memory");
+	p->requested = opts->size;
+	ret = rb_backing_obtain(p, opts);
+	if (!ret && !(opts->flags & REGBUF_POOL_NO_POPULATE))
+		ret = rb_backing_populate(p, populate_threads(opts));
+	if (!ret)
+		ret = pool_finish(p, opts);
+	if (ret) {
+		pool_free(p);
+		return ret;
+	}
+	if (p->flags & REGBUF_POOL_SHARED)
+		p->info_flags |= REGBUF_INFO_SHARED;
+	*out = p;
+	return 0;
+}
+
+RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
+				const struct regbuf_pool_opts *opts,
+				struct regbuf_pool **out)
+{
+	struct regbuf_pool_opts dflt;
+	struct regbuf_pool *p;
+	uintptr_t a = (uintptr_t)addr;
+	int ret;
+
+	rb_err_clear();
+	if (!opts) {
+		regbuf_pool_opts_init(&dflt);
+		opts = &dflt;
+	}
+	if (!out || !addr || !len)
+		return rb_err(-EINVAL, "adopt needs addr, len > 0 and out");
+	if ((a | len) & 4095)
+		return rb_err(-EINVAL, "adopted memory must be page aligned");
+	if (a + len < a)
+		return rb_err(-EOVERFLOW, "range overflows");
+	ret = check_opts(opts, false);
+	if (ret)
+		return ret;
+	if (opts->flags & (REGBUF_POOL_SHARED | REGBUF_POOL_STRICT))
+		return rb_err(-EINVAL, "SHARED and STRICT do not apply to "
+				       "adopted memory");
+	rb_features();
+	p = pool_new(opts);
+	if (!p)
+		return rb_err(-ENOMEM, "out of memory");
+	p->base = addr;
+	p->size = p->requested = len;
+	p->nr_chunks = 1;
+	p->chunks[0] = (struct rb_chunk){.offset = 0,
+					 .len = len,
+					 .page_size = 4096,
+					 .backing = REGBUF_BACKING_CALLER,
+					 .owner = RB_OWN_CALLER,
+					 .populated = true};
+	p->info_flags |= REGBUF_INFO_ADOPTED;
+	ret = pool_finish(p, opts);
+	if (ret) {
+		pool_free(p);
+		return ret;
+	}
+	*out = p;
+	return 0;
+}
+
+RB_EXPORT int regbuf_pool_fd(const struct regbuf_pool *pool)
+{
+	if (!rb_pool_ok(pool) || pool->memfd < 0)
+		return rb_err(-EINVAL, "the pool is not SHARED");
+	return pool->memfd;
+}
+
+RB_EXPORT int regbuf_pool_import(int fd, const struct regbuf_pool_opts *opts,
+				 struct regbuf_pool **out)
+{
+	struct regbuf_pool_opts dflt;
+	struct regbuf_pool *p;
+	struct stat st;
+	int backing, ret, dup_fd;
+
+	rb_err_clear();
+	if (!opts) {
+		regbuf_pool_opts_init(&dflt);
+		opts = &dflt;
+	}
+	if (!out)
+		return rb_err(-EINVAL, "out pointer is NULL");
+	ret = check_opts(opts, false);
+	if (ret)
+		return ret;
+	if (fd < 0 || rb_fstat(fd, &st))
+		return rb_err(-EBADF, "fd %d is not open", fd);
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size & 4095)
+		return rb_err(-EINVAL, "fd %d is not a pool memfd", fd);
+	/* hugetlbfs reports its page size as the block size. */
+	backing = st.st_blksize == (blksize_t)RB_GIB ? REGBUF_BACKING_HUGE_1G
+		  : st.st_blksize == (blksize_t)(2 * RB_MIB)
+			  ? REGBUF_BACKING_HUGE_2M
+			  : REGBUF_BACKING_PAGES;
+	rb_features();
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		return rb_err(-errno, "cannot duplicate fd %d", fd);
+	p = pool_new(opts);
+	if (!p) {
+		close(dup_fd);
+		return rb_err(-ENOMEM, "out of memory");
+	}
+	p->flags &= ~REGBUF_POOL_SHARED;
+	p->memfd = dup_fd;
+	p->requested = (uint64_t)st.st_size;
+	ret = rb_backing_map_fd(p, dup_fd, (uint64_t)st.st_size,
+				backing == REGBUF_BACKING_PAGES
+					? 4096
+					: (uint64_t)st.st_blksize,
+				backing);
+	if (!ret) {
+		p->chunks[0].populated = true;
+		ret = pool_finish(p, opts);
+	}
+	if (ret) {
+		pool_free(p);
+		return ret;
+	}
+	p->info_flags |= REGBUF_INFO_IMPORTED | REGBUF_INFO_SHARED;
+	*out = p;
+	return 0;
+}
+
+RB_EXPORT void regbuf_pool_destroy(struct regbuf_pool *pool)
+{
+	if (!rb_pool_ok(pool))
+		return;
+	pool_free(pool);
+}
+
+RB_EXPORT void *regbuf_pool_base(const struct regbuf_pool *pool)
+{
+	return rb_pool_ok(pool) ? pool->base : NULL;
+}
+
+RB_EXPORT size_t regbuf_pool_size(const struct regbuf_pool *pool)
+{
+	return rb_pool_ok(pool) ? pool->size : 0;
+}
+
+RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
+			       struct regbuf_pool_info *info)
+{
+	const struct regbuf_pool *p = pool;
+	uint64_t biggest = 0;
+
+	if (!rb_pool_ok(p) || !info)
+		return rb_err(-EINVAL,
+			      "regbuf_pool_info: pool and info needed");
+	if (info->info_size != sizeof(*info))
+		return rb_err(-EINVAL, "info_size must be sizeof(struct "
+				       "regbuf_pool_info)");
+	memset(info, 0, sizeof(*info));
+	info->info_size = sizeof(*info);
+	info->flags = p->info_flags;
+	info->size = p->size;
+	info->requested_size = p->requested;
+	for (unsigned i = 0; i < p->nr_chunks; i++) {
+		if (p->chunks[i].len > biggest) {
+			biggest = p->chunks[i].len;
+			info->backing = p->chunks[i].backing;
+		}
+	}
+	if (p->nr_chunks && p->chunks[0].backing == REGBUF_BACKING_CALLER &&
+	    p->nr_slots)
+		info->backing = REGBUF_BACKING_CALLER;
+	info->io_uring_errno = p->io_uring_errno;
+	info->nr_chunks = p->nr_chunks;
+	info->nr_slots = p->nr_slots;
+	info->nr_registered_slots = p->nr_registered;
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	info->nr_attached = p->nr_attached;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	info->registered_bytes = p->registered_bytes;
+	info->predicted_bvecs = p->bvecs;
+	info->memlock_charge = p->charge;
+	info->thp_huge_bytes = p->thp_huge_bytes;
+	info->populate_ns = p->populate_ns;
+	info->register_ns = p->register_ns;
+	info->numa_node = p->numa_node;
+	memcpy(info->notes, p->notes, sizeof(info->notes));
+	return 0;
+}
+
+RB_EXPORT int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
+			       struct regbuf_slot_info *slot)
+{
+	const struct rb_slot *s;
+
+	if (!rb_pool_ok(pool) || !slot)
+		return rb_err(-EINVAL,
+			      "regbuf_pool_slot: pool and slot needed");
+	if (idx >= pool->nr_slots)
+		return rb_err(-ERANGE, "slot %u of %u", idx, pool->nr_slots);
+	s = &pool->slots[idx];
+	slot->offset = s->offset;
+	slot->len = s->len;
+	slot->backing = s->backing;
+	slot->registered = s->registered;
+	slot->page_size = s->page_size;
+	slot->bvecs = s->bvecs;
+	slot->charge = s->charge;
+	return 0;
+}

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The anchor ring holds the pool's one registration; user rings receive
+ * clones of it (6.12+; into a slot range on 6.13+), or on older kernels or
+ * when the kernel refuses a clone (another creator user or mm), the same
+ * iovecs registered again. Attachments are recorded by (fd, inode) so a
+ * ring closed and its fd number reused is never mistaken for the old one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+uint64_t rb_process_charge;
+
+/* Slack for the anchor ring's own SQ/CQ memory, also charged. */
+#define RB_ANCHOR_CHARGE (16 * RB_KIB)
+
+static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
+{
+	uint64_t limit = rb_memlock_limit(), used, need = RB_ANCHOR_CHARGE;
+	char a[32], b[32], c[32];
+	unsigned n = 0;
+
+	*fit = p->nr_slots;
+	if (limit == UINT64_MAX || rb_cap_ipc_lock())
+		return 0;
+	used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
+	for (n = 0; n < p->nr_slots; n++) {
+		if (used + need + p->slots[n].charge > limit)
+			break;
+		need += p->slots[n].charge;
+	}
+	*fit = n;
+	if (n == p->nr_slots)
+		return 0;
+	for (unsigned i = n; i < p->nr_slots; i++)
+		need += p->slots[i].charge;
+	if (p->flags & REGBUF_POOL_PARTIAL) {
+		rb_note(p->notes, sizeof(p->notes),
+			"memlock: %u of %u slots fit RLIMIT_MEMLOCK of %s", n,
+			p->nr_slots, rb_fmt_size(limit, a, sizeof(a)));
+		return 0;
+	}
+	return rb_err(-ENOMEM,
+		      "registering this pool charges %s to RLIMIT_MEMLOCK, "
+		      "which is %s (%s already used by regbuf here): raise it "
+		      "to at least %s (ulimit -l %llu, LimitMEMLOCK= in "
+		      "systemd, memlock in limits.conf) or grant CAP_IPC_LOCK",
+		      rb_fmt_size(need, a, sizeof(a)),
+		      rb_fmt_size(limit, b, sizeof(b)),
+		      rb_fmt_size(used, c, sizeof(c)),
+		      rb_fmt_size(used + need, c, sizeof(c)),
+		      (unsigned long long)((used + need + 1023) >> 10));
+}
+
+int rb_registry_register(struct regbuf_pool *p)
+{
+	const struct regbuf_features *f = rb_features();
+	struct rb_io_uring_params params;
+	unsigned fit;
+	uint64_t t0;
+	int fd, ret;
+
+	if (f->io_uring != REGBUF_IO_URING_AVAILABLE) {
+		p->io_uring_errno = f->io_uring_errno;
+		rb_note(p->notes, sizeof(p->notes), "not registered: %s",
+			f->why);
+		return 0; /* degrade: the pool is plain aligned memory */
+	}
+	ret = memlock_budget(p, &fit);
+	if (ret)
+		return ret;
+	if (!fit) {
+		p->io_uring_errno = ENOMEM;
+		return 0;
+	}
+	memset(&params, 0, sizeof(params));
+	fd = rb_uring_setup(1, &params);
+	if (fd < 0)
+		return rb_err(fd, "cannot create the anchor ring: %s",
+			      strerror(-fd));
+	t0 = rb_now_ns();
+	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, p->iov, fit);
+	p->register_ns = rb_now_ns() - t0;
+	if (ret) {
+		char a[32];
+
+		close(fd);
+		if (ret == -ENOMEM)
+			return rb_err(ret,
+				      "the kernel refused to pin %s "
+				      "(RLIMIT_MEMLOCK is per user and shared "
+				      "by all rings of the user: other rings "
+				      "may hold the rest)",
+				      rb_fmt_size(p->size, a, sizeof(a)));
+		return rb_err(ret, "registering the pool failed: %s",
+			      strerror(-ret));
+	}
+	p->anchor_fd = fd;
+	p->nr_registered = fit;
+	for (unsigned i = 0; i < fit; i++) {
+		p->slots[i].registered = true;
+		p->registered_bytes += p->slots[i].len;
+		p->bvecs += p->slots[i].bvecs;
+		p->charge += p->slots[i].charge;
+	}
+	__atomic_add_fetch(&rb_process_charge, p->charge, __ATOMIC_RELAXED);
+	p->info_flags |= fit == p->nr_slots ? REGBUF_INFO_REGISTERED
+					    : REGBUF_INFO_PARTIAL;
+	return 0;
+}
+
+/* Fill [first, first + nr) of ring fd with iov (NULL: empty slots),
+ * through BUFFERS_UPDATE, which may report partial progress. */
+static int update_range(int fd, unsigned first, const struct iovec *iov,
+			unsigned nr, unsigned *done)
+{
+	struct iovec *empty = NULL;
+	int ret = 0;
+
+	*done = 0;
+	if (!iov) {
+		empty = calloc(nr, sizeof(*empty));
+		if (!empty)
+			return -ENOMEM;
+		iov = empty;
+	}
+	while (*done < nr) {
+		struct rb_rsrc_update2 up = {0};
+
+		up.offset = first + *done;
+		up.data = (uint64_t)(uintptr_t)(iov + *done);
+		up.nr = nr - *done;
+		ret = rb_uring_register(fd, RB_REGISTER_BUFFERS_UPDATE, &up,
+					sizeof(up));
+		if (ret <= 0) {
+			ret = ret ? ret : -EIO;
+			break;
+		}
+		*done += (unsigned)ret;
+		ret = 0;
+	}
+	free(empty);
+	return ret;
+}
+
+static int attach_register(struct regbuf_pool *p, int fd, unsigned first)
+{
+	unsigned nr = p->nr_registered, done = 0;
+	struct iovec *iov;
+	int ret;
+
+	/* A ring without a table: one registration with empty slots first. */
+	iov = calloc(first + nr, sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
+	memcpy(iov + first, p->iov, nr * sizeof(*iov));
+	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, iov, first + nr);
+	free(iov);
+	if (ret != -EBUSY)
+		return ret;
+	/* The ring has a table: fill the range, undo on failure. */
+	ret = update_range(fd, first, p->iov, nr, &done);
+	if (ret) {
+		unsigned undone;
+
+		if (done)
+			update_range(fd, first, NULL, done, &undone);
+		if (ret == -EINVAL)
+			return rb_err(-ENOSPC,
+				      "the ring's buffer table is smaller than "
+				      "slot %u and this kernel cannot grow it "
+				      "(clone with ranges needs 6.13)",
+				      first + nr);
+	}
+	return ret;
+}
+
+static int clone_into(struct regbuf_pool *p, int fd, unsigned first,
+		      bool ranges)
+{
+	struct rb_clone_buffers c = {0};
+
+	c.src_fd = (uint32_t)p->anchor_fd;
+	if (ranges) {
+		c.flags = RB_REGISTER_DST_REPLACE;
+		c.dst_off = first;
+		c.nr = p->nr_registered;
+	}
+	return rb_uring_register(fd, RB_REGISTER_CLONE_BUFFERS, &c, 1);
+}
+
+/* Caller holds p->lock. Drops records of rings that were closed. */
+static struct rb_attachment **find_att(struct regbuf_pool *p, int fd,
+				       const struct stat *st)
+{
+	struct rb_attachment **pp = &p->att;
+
+	while (*pp) {
+		struct rb_attachment *a = *pp;
+
+		if (a->fd == fd) {
+			if (st && a->ino == st->st_ino && a->dev == st->st_dev)
+				return pp;
+			/* Same number, another file: the ring was closed. */
+			*pp = a->next;
+			free(a);
+			p->nr_attached--;
+			continue;
+		}
+		pp = &a->next;
+	}
+	return NULL;
+}
+
+RB_EXPORT const char *regbuf_attach_method_name(int method)
+{
+	switch (method) {
+	case REGBUF_ATTACH_CLONE_RANGE:
+		return "clone_range";
+	case REGBUF_ATTACH_CLONE:
+		return "clone";
+	case REGBUF_ATTACH_REGISTER:
+		return "register";
+	}
+	return "?";
+}
+
+RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
+				 unsigned first_slot)
+{
+	struct rb_attachment *a;
+	struct stat st;
+	int ret, method;
+
+	if (!rb_pool_ok(pool))
+		return rb_err(-EINVAL, "regbuf_pool_attach: not a pool");
+	if (pool->anchor_fd < 0 || !pool->nr_registered)
+		return rb_err(-EINVAL,
+			      "the pool is not registered (io_uring errno %d); "
+			      "use it as plain memory",
+			      pool->io_uring_errno);
+	if (first_slot >= RB_MAX_REG_BUFFERS ||
+	    first_slot + pool->nr_registered > RB_MAX_REG_BUFFERS)
+		return rb_err(-EINVAL, "slots %u..%u are past the kernel's %u",
+			      first_slot, first_slot + pool->nr_registered - 1,
+			      RB_MAX_REG_BUFFERS);
+	if (ring_fd < 0 || rb_fstat(ring_fd, &st))
+		return rb_err(-EBADF, "fd %d is not open", ring_fd);
+	if (ring_fd == pool->anchor_fd)
+		return rb_err(-EINVAL, "fd %d is the pool's own anchor ring",
+			      ring_fd);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return rb_err(-ENOMEM, "out of memory");
+
+	pthread_mutex_lock(&pool->lock);
+	if (find_att(pool, ring_fd, &st)) {
+		ret = rb_err(-EEXIST, "ring fd %d already holds this pool",
+			     ring_fd);
+		goto fail;
+	}
+	ret = -EINVAL;
+	method = 0;
+	if (rb_has(REGBUF_FEAT_CLONE_RANGES)) {
+		ret = clone_into(pool, ring_fd, first_slot, true);
+		method = REGBUF_ATTACH_CLONE_RANGE;
+	} else if (rb_has(REGBUF_FEAT_CLONE) && first_slot == 0) {
+		ret = clone_into(pool, ring_fd, 0, false);
+		method = REGBUF_ATTACH_CLONE;
+	}
+	if (ret == -EBADF || ret == -EOPNOTSUPP)
+		goto bad_fd;
+	if (ret) {
+		/* No clone here, or refused (other creator, mm, a full
+		 * table on 6.12): register the same memory again. */
+		method = REGBUF_ATTACH_REGISTER;
+		ret = attach_register(pool, ring_fd, first_slot);
+		if (ret == -EBADF || ret == -EOPNOTSUPP)
+			goto bad_fd;
+		if (ret) {
+			if (ret != -ENOSPC)
+				rb_err(ret,
+				       "registering the pool into ring fd "
+				       "%d failed: %s",
+				       ring_fd, strerror(-ret));
+			goto fail;
+		}
+	}
+	a->fd = ring_fd;
+	a->ino = st.st_ino;
+	a->dev = st.st_dev;
+	a->first = first_slot;
+	a->nr = pool->nr_registered;
+	a->method = method;
+	a->next = pool->att;
+	pool->att = a;
+	pool->nr_attached++;
+	pthread_mutex_unlock(&pool->lock);
+	return method;
+bad_fd:
+	ret = rb_err(ret, "fd %d is not an io_uring ring", ring_fd);
+fail:
+	pthread_mutex_unlock(&pool->lock);
+	free(a);
+	return ret;
+}
+
+RB_EXPORT int regbuf_pool_detach(struct regbuf_pool *pool, int ring_fd)
+{
+	struct rb_attachment **pp, *a;
+	struct stat st;
+	unsigned done;
+	int ret = 0;
+
+	if (!rb_pool_ok(pool))
+		return rb_err(-EINVAL, "regbuf_pool_detach: not a pool");
+	pthread_mutex_lock(&pool->lock);
+	if (ring_fd < 0 || rb_fstat(ring_fd, &st)) {
+		/* Closed before detach: forget it if we knew it. */
+		pp = &pool->att;
+		while (*pp && (*pp)->fd != ring_fd)
+			pp = &(*pp)->next;
+		if (!*pp) {
+			pthread_mutex_unlock(&pool->lock);
+			return rb_err(-ENOENT, "ring fd %d is not attached",
+				      ring_fd);
+		}
+	} else {
+		pp = find_att(pool, ring_fd, &st);
+		if (!pp) {
+			pthread_mutex_unlock(&pool->lock);
+			return rb_err(-ENOENT, "ring fd %d is not attached",
+				      ring_fd);
+		}
+		a = *pp;
+		ret = update_range(ring_fd, a->first, NULL, a->nr, &done);
+		if (ret && ret != -EBADF) {
+			pthread_mutex_unlock(&pool->lock);
+			return rb_err(ret, "emptying slots %u..%u failed: %s",
+				      a->first, a->first + a->nr - 1,
+				      strerror(-ret));
+		}
+		ret = 0;
+	}
+	a = *pp;
+	*pp = a->next;
+	free(a);
+	pool->nr_attached--;
+	pthread_mutex_unlock(&pool->lock);
+	return ret;
+}
+
+void rb_registry_teardown(struct regbuf_pool *p)
+{
+	struct rb_attachment *a, *next;
+
+	pthread_mutex_lock(&p->lock);
+	for (a = p->att; a; a = next) {
+		struct stat st;
+		unsigned done;
+
+		next = a->next;
+		if (!rb_fstat(a->fd, &st) && st.st_ino == a->ino &&
+		    st.st_dev == a->dev)
+			update_range(a->fd, a->first, NULL, a->nr, &done);
+		free(a);
+	}
+	p->att = NULL;
+	p->nr_attached = 0;
+	pthread_mutex_unlock(&p->lock);
+	if (p->anchor_fd >= 0) {
+		/* Unregister explicitly: closing a ring tears it down
+		 * asynchronously, and VmPin should drop now. */
+		rb_uring_register(p->anchor_fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+		close(p->anchor_fd);
+		p->anchor_fd = -1;
+		__atomic_sub_fetch(&rb_process_charge, p->charge,
+				   __ATOMIC_RELAXED);
+	}
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The only place that makes system calls. Every wrapper returns 0 (or a
+ * count / fd) or -errno. Each call kind is counted and can be made to fail
+ * on its Nth use with a chosen errno (the fault seam used by tests).
+ */
+#ifndef REGBUF_SYS_H
+#define REGBUF_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "uapi.h"
+
+enum rb_sys_kind {
+	RB_SYS_MMAP,
+	RB_SYS_MADVISE,
+	RB_SYS_MBIND,
+	RB_SYS_MEMFD,
+	RB_SYS_FTRUNCATE,
+	RB_SYS_FCNTL,
+	RB_SYS_SETUP,
+	RB_SYS_REGISTER,
+	RB_SYS_OPEN,
+	RB_SYS_READ,
+	RB_SYS_IOCTL,
+	RB_SYS_THREAD,
+	RB_SYS_NR
+};
+
+const char *rb_sys_kind_name(int kind);
+
+/* Fault seam. Make the nth (1-based, counted from now) call of kind fail
+ * with -err. For RB_SYS_REGISTER, opcode >= 0 restricts to that opcode.
+ * nth = 0 disarms. */
+void rb_sys_fault(int kind, int opcode, unsigned long nth, int err);
+void rb_sys_fault_clear(void);
+/* Calls of kind made so far (opcode >= 0: register calls of that opcode). */
+unsigned long rb_sys_count(int kind, int opcode);
+/* 1 if an armed fault has fired since it was armed. */
+int rb_sys_fault_fired(void);
+
+int rb_mmap(void **out, void *addr, size_t len, int prot, int flags, int fd,
+	    off_t off);
+int rb_munmap(void *addr, size_t len);
+int rb_madvise(void *addr, size_t len, int advice);
+int rb_mbind(void *addr, size_t len, int node);
+int rb_memfd(const char *name, unsigned flags);
+int rb_ftruncate(int fd, off_t len);
+int rb_add_seals(int fd, int seals);
+int rb_fstat(int fd, struct stat *st);
+int rb_close(int fd);
+
+int rb_uring_setup(unsigned entries, struct rb_io_uring_params *p);
+int rb_uring_register(int fd, unsigned opcode, const void *arg,
+		      unsigned nr_args);
+
+int rb_open(const char *path, int flags);
+ssize_t rb_pread(int fd, void *buf, size_t len, off_t off);
+/* Read a whole small file into buf (NUL-terminated); returns length. */
+ssize_t rb_read_file(const char *path, char *buf, size_t size);
+int rb_ioctl(int fd, unsigned long req, void *arg);
+
+typedef void *(*rb_thread_fn)(void *);
+int rb_thread_create(uint64_t *tid, rb_thread_fn fn, void *arg);
+void rb_thread_join(uint64_t tid);
+
+uint64_t rb_now_ns(void);
+long rb_page_size(void);
+
+#endif

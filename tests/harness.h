@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test harness: every test is a standalone program exiting 0 (pass),
+ * 1 (fail) or 77 (skip, with a one-line reason on stdout).
+ */
+#ifndef REGBUF_TEST_HARNESS_H
+#define REGBUF_TEST_HARNESS_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "regbuf.h"
+
+#define T_SKIP 77
+
+#define CHECK(cond)                                                       \
+	do {                                                              \
+		if (!(cond)) {                                            \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed (%s)\n", \
+				__FILE__, __LINE__, #cond,                \
+				regbuf_last_error());                     \
+			exit(1);                                          \
+		}                                                         \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                    \
+	do {                                                              \
+		long long _a = (long long)(a), _b = (long long)(b);       \
+		if (_a != _b) {                                           \
+			fprintf(stderr,                                   \
+				"%s:%d: %s == %lld, expected %s == %lld " \
+				"(%s)\n",                                 \
+				__FILE__, __LINE__, #a, _a, #b, _b,       \
+				regbuf_last_error());                     \
+			exit(1);                                          \
+		}                                                         \
+	} while (0)
+
+static inline void __attribute__((noreturn, format(printf, 1, 2)))
+t_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("SKIP: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	exit(T_SKIP);
+}
+
+static inline long t_status_kb(const char *field)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	long v = -1;
+	size_t n = strlen(field);
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static inline long t_vmpin_kb(void)
+{
+	return t_status_kb("VmPin");
+}
+
+static inline int t_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static inline int t_count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0, c;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* What the process holds: compared before and after an operation. */
+struct t_held {
+	long vmpin;
+	int fds;
+	int maps;
+};
+
+static inline struct t_held t_held_now(void)
+{
+	struct t_held h = {t_vmpin_kb(), t_count_fds(), t_count_maps()};
+
+	return h;
+}
+
+#define CHECK_HELD_SAME(before)                                                \
+	do {                                                                   \
+		struct t_held _n = t_held_now();                               \
+		if (_n.vmpin != (before).vmpin || _n.fds != (before).fds ||    \
+		    _n.maps != (before).maps) {                                \
+			fprintf(stderr,                                        \
+				"%s:%d: leak: VmPin %ld->%ld kB, fds "         \
+				"%d->%d, maps %d->%d\n",                       \
+				__FILE__, __LINE__, (before).vmpin, _n.vmpin,  \
+				(before).fds, _n.fds, (before).maps, _n.maps); \
+			exit(1);                                               \
+		}                                                              \
+	} while (0)
+
+/* A directory whose file system takes O_DIRECT (not tmpfs). */
+static inline const char *t_direct_dir(void)
+{
+	static const char *const c[] = {"REGBUF_TEST_DIR", ".", "/var/tmp",
+					"/tmp"};
+	struct statfs s;
+
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const char *d = i == 0 ? getenv(c[0]) : c[i];
+
+		if (d && !statfs(d, &s) && s.f_type != 0x01021994 /* tmpfs */)
+			return d;
+	}
+	return ".";
+}
+
+static inline int t_open_direct(char *path_out, size_t n, uint64_t size)
+{
+	int fd;
+
+	snprintf(path_out, n, "%s/regbuf-test-XXXXXX", t_direct_dir());
+	fd = mkostemp(path_out, O_DIRECT);
+	if (fd < 0) {
+		fd = mkstemp(path_out);
+		if (fd >= 0) {
+			close(fd);
+			unlink(path_out);
+		}
+		t_skip("the file system under %s does not take O_DIRECT",
+		       t_direct_dir());
+	}
+	if (ftruncate(fd, (off_t)size)) {
+		close(fd);
+		unlink(path_out);
+		t_skip("cannot size a test file");
+	}
+	return fd;
+}
+
+static inline uint64_t t_free_huge(const char *kb)
+{
+	char p[128], b[32];
+	FILE *f;
+	uint64_t v = 0;
+
+	snprintf(p, sizeof(p),
+		 "/sys/kernel/mm/hugepages/hugepages-%skB/free_hugepages", kb);
+	f = fopen(p, "r");
+	if (f && fgets(b, sizeof(b), f))
+		v = strtoull(b, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static inline int t_io_uring_ok(void)
+{
+	struct regbuf_features f = {.size = sizeof(f)};
+
+	regbuf_features_get(&f);
+	return f.io_uring == REGBUF_IO_URING_AVAILABLE;
+}
+
+/* Deterministic pattern for data checks. */
+static inline void t_fill(void *p, size_t len, uint64_t seed)
+{
+	uint64_t *w = p, x = seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (size_t i = 0; i < len / 8; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		w[i] = x;
+	}
+}
+
+static inline int t_verify(const void *p, size_t len, uint64_t seed)
+{
+	const uint64_t *w = p;
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (size_t i = 0; i < len / 8; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (w[i] != x)
+			return 0;
+	}
+	return 1;
+}
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef REGBUF_BENCH_H
+#define REGBUF_BENCH_H
+
+#include "cli.h"
+
+struct opts {
+	bool json;
+	int repeat;
+	int64_t size;
+	int backing;
+	int rings, threads, qd, conns;
+	int64_t bs;
+	double seconds;
+	const char *target;
+};
+
+double median(double *v, int n);
+int bench_io(struct opts *o);
+int bench_sink(struct opts *o);
+
+#endif

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regbuf bench io: CPU per O_DIRECT read by kind of buffer memory, in one
+ * run on one target. CPU per I/O = (user + system time) / I/Os, as for fio.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define FILE_SIZE (512ULL << 20)
+
+enum { POOL_FIXED, FIXED_4K, PLAIN_HUGE, PLAIN_4K, NR_MODES };
+static const char *const mode_names[NR_MODES] = {"pool_fixed", "fixed_4k",
+						 "plain_huge", "plain_4k"};
+
+struct target {
+	char path[4096];
+	char backing_file[4096];
+	char loopdev[64];
+	uint64_t size;
+	int fd;
+};
+
+struct result {
+	double cpu_ns, iops, mib_s;
+	uint64_t ios, checked, bad;
+};
+
+static int run(const char *cmd, char *out, size_t n)
+{
+	FILE *p = popen(cmd, "r");
+	int rc;
+
+	if (!p)
+		return -1;
+	if (out && !fgets(out, (int)n, p))
+		out[0] = '\0';
+	rc = pclose(p);
+	if (out)
+		out[strcspn(out, "\n")] = '\0';
+	return rc;
+}
+
+static void fill_target(int fd, uint64_t size)
+{
+	enum { CH = 1 << 20 };
+	uint64_t *buf = aligned_alloc(4096, CH);
+
+	for (uint64_t off = 0; off < size; off += CH) {
+		for (unsigned i = 0; i < CH / 8; i++)
+			buf[i] = off + (uint64_t)i * 8;
+		if (pwrite(fd, buf, CH, (off_t)off) != CH)
+			break;
+	}
+	fsync(fd);
+	free(buf);
+}
+
+static int open_target(const struct opts *o, struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->size = FILE_SIZE;
+	t->fd = -1;
+	if (strcmp(o->target, "auto")) {
+		struct stat st;
+
+		snprintf(t->path, sizeof(t->path), "%s", o->target);
+		t->fd = open(t->path, O_RDONLY | O_DIRECT);
+		if (t->fd < 0 || fstat(t->fd, &st))
+			return -errno;
+		if (S_ISREG(st.st_mode))
+			t->size = (uint64_t)st.st_size;
+		else
+			t->size = (uint64_t)lseek(t->fd, 0, SEEK_END);
+		return t->size >= (1 << 20) ? 0 : -EINVAL;
+	}
+	if (geteuid() == 0 && !access("/dev/shm", W_OK)) {
+		int fd;
+
+		snprintf(t->backing_file, sizeof(t->backing_file),
+			 "/dev/shm/regbuf-bench-XXXXXX");
+		fd = mkstemp(t->backing_file);
+		if (fd >= 0) {
+			char cmd[4200];
+
+			fill_target(fd, t->size);
+			close(fd);
+			snprintf(cmd, sizeof(cmd),
+				 "losetup -f --show '%s' 2>/dev/null",
+				 t->backing_file);
+			if (!run(cmd, t->loopdev, sizeof(t->loopdev)) &&
+			    t->loopdev[0]) {
+				snprintf(t->path, sizeof(t->path), "%s",
+					 t->loopdev);
+				t->fd = open(t->path, O_RDONLY | O_DIRECT);
+				if (t->fd >= 0)
+					return 0;
+			}
+			unlink(t->backing_file);
+			t->backing_file[0] = '\0';
+			t->loopdev[0] = '\0';
+		}
+	}
+	/* A file on a local file system. */
+	{
+		const char *dirs[] = {".", "/var/tmp"};
+		struct statfs s;
+
+		for (unsigned i = 0; i < 2; i++) {
+			int fd;
+
+			if (statfs(dirs[i], &s) || s.f_type == 0x01021994)
+				continue;
+			snprintf(t->backing_file, sizeof(t->backing_file),
+				 "%s/regbuf-bench-XXXXXX", dirs[i]);
+			fd = mkstemp(t->backing_file);
+			if (fd < 0)
+				continue;
+			fill_target(fd, t->size);
+			close(fd);
+			snprintf(t->path, sizeof(t->path), "%s",
+				 t->backing_file);
+			t->fd = open(t->path, O_RDONLY | O_DIRECT);
+			if (t->fd >= 0)
+				return 0;
+			unlink(t->backing_file);
+		}
+	}
+	return -ENOENT;
+}
+
+static void close_target(struct target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->loopdev[0]) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null",
+			 t->loopdev);
+		run(cmd, NULL, 0);
+	}
+	if (t->backing_file[0])
+		unlink(t->backing_file);
+}
+
+static double cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static int run_mode(const struct opts *o, const struct target *t, int mode,
+		    struct result *res)
+{
+	struct io_uring ring;
+	struct regbuf_pool *pool = NULL;
+	struct regbuf_buf *bufs = calloc((size_t)o->qd, sizeof(*bufs));
+	uint64_t *offs = calloc((size_t)o->qd, sizeof(*offs));
+	void *mem4k = NULL;
+	uint64_t bs = (uint64_t)o->bs, nblocks = t->size / bs,
+		 seed = 88172645463325252ULL;
+	uint64_t ios = 0;
+	double t0, c0, el;
+	int ret = 0, fixed = mode == POOL_FIXED || mode == FIXED_4K;
+
+	memset(res, 0, sizeof(*res));
+	if (!bufs || !offs || io_uring_queue_init((unsigned)o->qd, &ring, 0))
+		return -ENOMEM;
+	if (mode == POOL_FIXED || mode == PLAIN_HUGE) {
+		struct regbuf_pool_opts po;
+
+		regbuf_pool_opts_init(&po);
+		po.size = bs * (uint64_t)o->qd * 2 > (4ULL << 20)
+				  ? bs * (uint64_t)o->qd * 2
+				  : 4ULL << 20;
+		if (mode == PLAIN_HUGE)
+			po.flags = REGBUF_POOL_NO_REGISTER;
+		ret = regbuf_pool_create(&po, &pool);
+		if (!ret && mode == POOL_FIXED)
+			ret = regbuf_pool_attach(pool, ring.ring_fd, 0) < 0
+				      ? -EIO
+				      : 0;
+		for (int i = 0; !ret && i < o->qd; i++)
+			ret = regbuf_alloc(pool, bs, 0, &bufs[i]);
+	} else {
+		ret = posix_memalign(&mem4k, 4096, bs * (uint64_t)o->qd)
+			      ? -ENOMEM
+			      : 0;
+		if (!ret) {
+			madvise(mem4k, bs * (uint64_t)o->qd, MADV_NOHUGEPAGE);
+			memset(mem4k, 0, bs * (uint64_t)o->qd);
+		}
+		for (int i = 0; !ret && i < o->qd; i++) {
+			bufs[i].addr = (char *)mem4k + (uint64_t)i * bs;
+			bufs[i].len = bs;
+			bufs[i].slot = i;
+		}
+		if (!ret && mode == FIXED_4K) {
+			struct iovec *iov = calloc((size_t)o->qd, sizeof(*iov));
+
+			for (int i = 0; i < o->qd; i++) {
+				iov[i].iov_base = bufs[i].addr;
+				iov[i].iov_len = bs;
+			}
+			ret = io_uring_register_buffers(&ring, iov,
+							(unsigned)o->qd);
+			free(iov);
+		}
+	}
+	if (ret)
+		goto out;
+
+	c0 = cpu_ms();
+	t0 = now_ms();
+	for (int i = 0; i < o->qd; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		offs[i] = (rnd(&seed) % nblocks) * bs;
+		if (fixed)
+			io_uring_prep_read_fixed(sqe, t->fd, bufs[i].addr,
+						 (unsigned)bs, offs[i],
+						 bufs[i].slot);
+		else
+			io_uring_prep_read(sqe, t->fd, bufs[i].addr,
+					   (unsigned)bs, offs[i]);
+		sqe->user_data = (uint64_t)i;
+	}
+	while ((el = now_ms() - t0) < o->seconds * 1e3) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+
+		io_uring_submit_and_wait(&ring, 1);
+		io_uring_for_each_cqe(&ring, head, cqe)
+		{
+			int i = (int)cqe->user_data;
+			struct io_uring_sqe *sqe;
+
+			seen++;
+			if (cqe->res != (int)bs) {
+				res->bad++;
+			} else if ((ios & 15) == 0) {
+				const uint64_t *q = bufs[i].addr;
+
+				res->checked++;
+				for (uint64_t k = 0; k < bs / 8; k += 512)
+					if (q[k] != offs[i] + k * 8) {
+						res->bad++;
+						break;
+					}
+			}
+			ios++;
+			offs[i] = (rnd(&seed) % nblocks) * bs;
+			sqe = io_uring_get_sqe(&ring);
+			if (fixed)
+				io_uring_prep_read_fixed(
+					sqe, t->fd, bufs[i].addr, (unsigned)bs,
+					offs[i], bufs[i].slot);
+			else
+				io_uring_prep_read(sqe, t->fd, bufs[i].addr,
+						   (unsigned)bs, offs[i]);
+			sqe->user_data = (uint64_t)i;
+		}
+		io_uring_cq_advance(&ring, seen);
+	}
+	{
+		double cpu = cpu_ms() - c0;
+
+		res->ios = ios;
+		res->cpu_ns = ios ? cpu * 1e6 / (double)ios : 0;
+		res->iops = (double)ios / (el / 1e3);
+		res->mib_s = res->iops * (double)bs / (1 << 20);
+	}
+	/* Drain what is in flight. */
+	{
+		struct io_uring_cqe *cqe;
+
+		for (int i = 0; i < o->qd; i++) {
+			if (io_uring_wait_cqe(&ring, &cqe))
+				break;
+			io_uring_cqe_seen(&ring, cqe);
+		}
+	}
+out:
+	if (pool) {
+		for (int i = 0; i < o->qd; i++)
+			if (bufs[i].addr)
+				regbuf_free(pool, &bufs[i]);
+		regbuf_pool_detach(pool, ring.ring_fd);
+	}
+	io_uring_queue_exit(&ring);
+	if (pool)
+		regbuf_pool_destroy(pool);
+	free(mem4k);
+	free(bufs);
+	free(offs);
+	return ret;
+}
+
+int bench_io(struct opts *o)
+{
+	struct target t;
+	struct result res[NR_MODES];
+	int ret = open_target(o, &t);
+	uint64_t bad = 0;
+
+	if (ret) {
+		fprintf(stderr, "bench io: no O_DIRECT target (%s)\n",
+			strerror(-ret));
+		return 1;
+	}
+	if ((uint64_t)o->bs > t.size / 4 || o->bs % 512) {
+		close_target(&t);
+		return usage_error("bench", "--bs must be a multiple of 512 "
+					    "well below the target size");
+	}
+	for (int m = 0; m < NR_MODES; m++) {
+		double v[64], c[64], mb[64];
+		int r;
+
+		for (r = 0; r < o->repeat; r++) {
+			ret = run_mode(o, &t, m, &res[m]);
+			if (ret) {
+				fprintf(stderr, "bench io: %s: %s (%s)\n",
+					mode_names[m], strerror(-ret),
+					regbuf_last_error());
+				close_target(&t);
+				return 1;
+			}
+			v[r] = res[m].iops;
+			c[r] = res[m].cpu_ns;
+			mb[r] = res[m].mib_s;
+			bad += res[m].bad;
+		}
+		res[m].iops = median(v, r);
+		res[m].cpu_ns = median(c, r);
+		res[m].mib_s = median(mb, r);
+	}
+	if (o->json) {
+		struct json j;
+
+		json_begin(&j, stdout);
+		json_str(&j, "bench", "io");
+		json_str(&j, "target", t.loopdev[0] ? "loop-on-tmpfs" : "file");
+		json_int(&j, "bs", o->bs);
+		json_int(&j, "qd", o->qd);
+		json_num(&j, "seconds", o->seconds);
+		json_obj(&j, "modes");
+		for (int m = 0; m < NR_MODES; m++) {
+			json_obj(&j, mode_names[m]);
+			json_num(&j, "cpu_ns_per_io", res[m].cpu_ns);
+			json_num(&j, "iops", res[m].iops);
+			json_num(&j, "mib_s", res[m].mib_s);
+			json_u64(&j, "checked", res[m].checked);
+			json_close(&j, '}');
+		}
+		json_close(&j, '}');
+		json_num(&j, "pool_fixed_vs_plain_4k",
+			 res[PLAIN_4K].cpu_ns > 0
+				 ? res[POOL_FIXED].cpu_ns / res[PLAIN_4K].cpu_ns
+				 : 0);
+		json_bool(&j, "verified", bad == 0);
+		json_int(&j, "repeat", o->repeat);
+		json_end(&j);
+	} else {
+		char a[32];
+
+		printf("O_DIRECT random reads, bs %s, qd %d, %s, %.0f s per "
+		       "mode (median of %d)\n",
+		       fmt_size((uint64_t)o->bs, a, sizeof(a)), o->qd,
+		       t.loopdev[0] ? "loop device on tmpfs" : t.path,
+		       o->seconds, o->repeat);
+		printf("  %-12s %12s %10s %10s %8s\n", "mode", "CPU ns/IO",
+		       "IOPS", "MiB/s", "vs 4k");
+		for (int m = 0; m < NR_MODES; m++)
+			printf("  %-12s %12.0f %10.0f %10.1f %7.2fx\n",
+			       mode_names[m], res[m].cpu_ns, res[m].iops,
+			       res[m].mib_s,
+			       res[PLAIN_4K].cpu_ns > 0
+				       ? res[m].cpu_ns / res[PLAIN_4K].cpu_ns
+				       : 0);
+		printf("  data: %s\n", bad ? "MISMATCH" : "verified (sampled)");
+	}
+	close_target(&t);
+	return bad ? 1 : 0;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char info_usage[] =
+	"usage: regbuf info [--json]\n"
+	"  What the running kernel and machine support for registered\n"
+	"  buffers: io_uring state, features, hugepages, THP, memlock, NUMA.\n";
+
+static const char *state_name(int s)
+{
+	static const char *const n[] = {"available", "disabled", "blocked",
+					"absent"};
+
+	return s >= 0 && s < 4 ? n[s] : "?";
+}
+
+static void json_info(void)
+{
+	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_machine m = {.size = sizeof(m)};
+	struct json j;
+
+	regbuf_features_get(&f);
+	regbuf_machine_get(&m);
+	json_begin(&j, stdout);
+	json_str(&j, "kernel", f.kernel);
+	json_str(&j, "regbuf", regbuf_version());
+	json_str(&j, "io_uring", state_name(f.io_uring));
+	if (f.io_uring != REGBUF_IO_URING_AVAILABLE) {
+		json_int(&j, "io_uring_errno", f.io_uring_errno);
+		json_str(&j, "io_uring_why", f.why);
+	}
+	json_obj(&j, "features");
+	for (int i = 0; i < REGBUF_FEAT_NR; i++)
+		json_bool(&j, regbuf_feature_name(1ULL << i),
+			  f.features & (1ULL << i));
+	json_close(&j, '}');
+	json_obj(&j, "hugepages");
+	json_obj(&j, "2M");
+	json_u64(&j, "total", m.huge_2m.total);
+	json_u64(&j, "free", m.huge_2m.free);
+	json_u64(&j, "reserved", m.huge_2m.reserved);
+	json_close(&j, '}');
+	json_obj(&j, "1G");
+	json_u64(&j, "total", m.huge_1g.total);
+	json_u64(&j, "free", m.huge_1g.free);
+	json_u64(&j, "reserved", m.huge_1g.reserved);
+	json_close(&j, '}');
+	json_close(&j, '}');
+	json_str(&j, "thp", m.thp);
+	json_obj(&j, "memlock");
+	if (m.memlock_limit == UINT64_MAX)
+		json_null(&j, "limit");
+	else
+		json_u64(&j, "limit", m.memlock_limit);
+	json_bool(&j, "cap_ipc_lock", m.cap_ipc_lock);
+	json_close(&j, '}');
+	json_int(&j, "numa_nodes", m.numa_nodes);
+	json_int(&j, "page_size", m.page_size);
+	json_int(&j, "cpus", m.online_cpus);
+	json_end(&j);
+}
+
+void print_info(FILE *o, bool brief)
+{
+	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_machine m = {.size = sizeof(m)};
+	char a[32];
+	int on = 0;
+
+	regbuf_features_get(&f);
+	regbuf_machine_get(&m);
+	fprintf(o, "  %-14s %s (regbuf %s)\n", "kernel", f.kernel,
+		regbuf_version());
+	fprintf(o, "  %-14s %s\n", "io_uring", state_name(f.io_uring));
+	if (f.io_uring != REGBUF_IO_URING_AVAILABLE)
+		fprintf(o, "  %-14s -> %s; pools still work as plain memory\n",
+			"", f.why);
+	fprintf(o, "  %-14s", "features");
+	for (int i = 0; i < REGBUF_FEAT_NR; i++)
+		if (f.features & (1ULL << i))
+			fprintf(o, "%s%s", on++ ? " " : " ",
+				regbuf_feature_name(1ULL << i));
+	fputc('\n', o);
+	if (!brief) {
+		fprintf(o, "  %-14s", "missing");
+		on = 0;
+		for (int i = 0; i < REGBUF_FEAT_NR; i++)
+			if (!(f.features & (1ULL << i)))
+				fprintf(o, " %s",
+					regbuf_feature_name(1ULL << i)),
+					on++;
+		fprintf(o, "%s\n", on ? "" : " (none)");
+	}
+	fprintf(o, "  %-14s 2M: %llu free of %llu   1G: %llu free of %llu\n",
+		"hugepages", (unsigned long long)m.huge_2m.free,
+		(unsigned long long)m.huge_2m.total,
+		(unsigned long long)m.huge_1g.free,
+		(unsigned long long)m.huge_1g.total);
+	if (!m.huge_2m.free && !m.huge_1g.free)
+		fprintf(o,
+			"  %-14s -> reserve some: echo 512 > "
+			"/proc/sys/vm/nr_hugepages (as root)\n",
+			"");
+	fprintf(o, "  %-14s %s\n", "thp", m.thp);
+	if (!strcmp(m.thp, "never"))
+		fprintf(o,
+			"  %-14s -> THP pools fall back to 4 KiB pages; "
+			"echo madvise > /sys/kernel/mm/transparent_"
+			"hugepage/enabled\n",
+			"");
+	fprintf(o, "  %-14s %s%s\n", "memlock",
+		m.memlock_limit == UINT64_MAX
+			? "unlimited"
+			: fmt_size(m.memlock_limit, a, sizeof(a)),
+		m.cap_ipc_lock ? " (CAP_IPC_LOCK: not enforced)" : "");
+	if (!m.cap_ipc_lock && m.memlock_limit < (1ULL << 30))
+		fprintf(o,
+			"  %-14s -> pools larger than this cannot register: "
+			"raise it (ulimit -l, LimitMEMLOCK=) or grant "
+			"CAP_IPC_LOCK\n",
+			"");
+	if (!brief)
+		fprintf(o, "  %-14s %d node(s), %d cpu(s), page %u B\n", "numa",
+			m.numa_nodes, m.online_cpus, m.page_size);
+}
+
+int cmd_info(int argc, char **argv)
+{
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else
+			return usage_error("info", "unknown option '%s'",
+					   argv[i]);
+	}
+	if (json)
+		json_info();
+	else
+		print_info(stdout, false);
+	return 0;
+}
