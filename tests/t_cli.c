@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The regbuf CLI as a user meets it: --help, --version, help CMD, exit 2
+ * on unknown commands and options, info --json fields, inspect of a pool
+ * and of another process's range.
+ */
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+static char out[1 << 16];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024], full[1200];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "%s/%s 2>/dev/null",
+		 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build",
+		 cmd);
+	p = popen(full, "r");
+	CHECK(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int main(void)
+{
+	static const char *const keys[] = {
+		"\"kernel\":",	      "\"io_uring\":",
+		"\"features\":{",     "\"sparse\":",
+		"\"clone\":",	      "\"clone_ranges\":",
+		"\"pbuf_ring\":",     "\"pbuf_inc\":",
+		"\"min_left\":",      "\"mem_region\":",
+		"\"query\":",	      "\"rw_vec_fixed\":",
+		"\"coalesce\":",      "\"hugepages\":{",
+		"\"2M\":{\"total\":", "\"1G\":{\"total\":",
+		"\"thp\":",	      "\"memlock\":{\"limit\":",
+		"\"cap_ipc_lock\":",  "\"numa_nodes\":",
+	};
+	char *region;
+	pid_t self = getpid();
+
+	CHECK_EQ(sh("regbuf --version"), 0);
+	CHECK(!strncmp(out, "regbuf ", 7) && strstr(out, regbuf_version()));
+	CHECK_EQ(sh("regbuf --help"), 0);
+	CHECK(strstr(out, "usage: regbuf") && strstr(out, "inspect"));
+	CHECK_EQ(sh("regbuf help inspect"), 0);
+	CHECK(strstr(out, "--pid"));
+	CHECK_EQ(sh("regbuf info --help"), 0);
+	CHECK_EQ(sh("regbuf frobnicate"), 2);
+	CHECK_EQ(out[0], '\0'); /* usage goes to stderr */
+	CHECK_EQ(sh("regbuf info --bogus"), 2);
+	CHECK_EQ(sh("regbuf"), 2);
+	CHECK_EQ(sh("regbuf bench nosuch"), 2);
+	CHECK_EQ(sh("regbuf inspect --pid 1"), 2);
+
+	CHECK_EQ(sh("regbuf info --json"), 0);
+	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strstr(out, keys[i])) {
+			fprintf(stderr, "info --json lacks %s: %s\n", keys[i],
+				out);
+			return 1;
+		}
+	CHECK(out[0] == '{' && strstr(out, "}\n"));
+	CHECK_EQ(sh("regbuf info"), 0);
+	CHECK(strstr(out, "io_uring") && strstr(out, "memlock"));
+
+	/* inspect a pool */
+	CHECK_EQ(sh("regbuf inspect --size 8M --backing 4k --json"), 0);
+	CHECK(strstr(out, "\"source\":") && strstr(out, "\"runs\":[") &&
+	      strstr(out, "\"plan\":[") && strstr(out, "\"as_one_buffer\":{") &&
+	      strstr(out, "\"cost_class\":\"per_page\""));
+
+	/* inspect this process: 8 MiB, the first 2 MiB 4K, the rest THP */
+	region = mmap(NULL, 10 << 20, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(region != MAP_FAILED);
+	region = (char *)(((uintptr_t)region + (2 << 20) - 1) &
+			  ~(uintptr_t)((2 << 20) - 1));
+	madvise(region, 2 << 20, MADV_NOHUGEPAGE);
+	madvise(region + (2 << 20), 6 << 20, MADV_HUGEPAGE);
+	memset(region, 1, 8 << 20);
+	CHECK_EQ(sh("regbuf inspect --pid %d --addr %p --len 8M --json", self,
+		    region),
+		 0);
+	printf("%s", out);
+	if (strstr(out, "\"thp\"")) {
+		CHECK(strstr(out, "\"cost_class\":\"mixed\""));
+		CHECK(strstr(out, "\"plan\":[{\"offset\":0,"));
+	}
+	CHECK_EQ(sh("regbuf inspect --pid %d --addr %p --len 8M", self, region),
+		 0);
+	CHECK(strstr(out, "advice:"));
+	/* An unmapped address is named. */
+	CHECK_EQ(sh("regbuf inspect --pid %d --addr 0x1000 --len 4096", self),
+		 1);
+	CHECK_EQ(sh("regbuf inspect --pid 999999999 --addr 0x1000 --len 4096"),
+		 1);
+	return 0;
+}

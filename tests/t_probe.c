@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Feature probes on the real kernel, cross-checked with its version where
+ * the version settles the answer; and the refusals: io_uring_setup blocked
+ * by a seccomp filter (EPERM, as Docker's default profile does) must read
+ * "blocked" in the library and in `regbuf info --json`, pools must still
+ * work as plain memory, attach must fail clearly, nothing may crash.
+ */
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+static int kver(void)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	uname(&u);
+	sscanf(u.release, "%d.%d", &a, &b);
+	return a * 1000 + b;
+}
+
+static void block_io_uring(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 425 /* io_uring_setup */, 0,
+			 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		_exit(T_SKIP);
+}
+
+static int blocked_child(void)
+{
+	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_buf b;
+	char cmd[512], out[4096] = "";
+	FILE *pp;
+
+	block_io_uring();
+	CHECK_EQ(regbuf_features_get(&f), 0);
+	CHECK_EQ(f.io_uring, REGBUF_IO_URING_BLOCKED);
+	CHECK_EQ(f.io_uring_errno, EPERM);
+	CHECK(strstr(f.why, "seccomp"));
+	/* The pool degrades to plain aligned memory. */
+	regbuf_pool_opts_init(&o);
+	o.size = 4 << 20;
+	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+	CHECK_EQ(regbuf_pool_info(p, &info), 0);
+	CHECK(!(info.flags & REGBUF_INFO_REGISTERED));
+	CHECK_EQ(info.io_uring_errno, EPERM);
+	CHECK(strstr(info.notes, "not registered"));
+	CHECK_EQ(regbuf_alloc(p, 65536, 0, &b), 0);
+	CHECK_EQ(b.slot, REGBUF_SLOT_NONE);
+	memset(b.addr, 7, 65536);
+	CHECK_EQ(regbuf_free(p, &b), 0);
+	CHECK_EQ(regbuf_pool_attach(p, 0, 0), -EINVAL);
+	CHECK(strstr(regbuf_last_error(), "not registered"));
+	regbuf_pool_destroy(p);
+	/* The CLI, under the same filter (inherited across exec). */
+	snprintf(cmd, sizeof(cmd), "%s/regbuf info --json",
+		 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build");
+	pp = popen(cmd, "r");
+	CHECK(pp);
+	CHECK(fgets(out, sizeof(out), pp));
+	CHECK_EQ(pclose(pp), 0);
+	CHECK(strstr(out, "\"io_uring\":\"blocked\""));
+	CHECK(strstr(out, "\"io_uring_errno\":1"));
+	return 0;
+}
+
+int main(void)
+{
+	struct regbuf_features f = {.size = sizeof(f)};
+	int v = kver(), st;
+	pid_t pid;
+
+	/* The child probes from scratch: fork before this process caches
+	 * its own probe results. */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid)
+		_exit(blocked_child());
+	CHECK_EQ(regbuf_features_get(&f), 0);
+	/* Bad sizes are refused, nothing else read. */
+	{
+		struct regbuf_features bad = {.size = 3};
+
+		CHECK_EQ(regbuf_features_get(&bad), -EINVAL);
+		CHECK_EQ(regbuf_features_get(NULL), -EINVAL);
+	}
+	if (f.io_uring != REGBUF_IO_URING_AVAILABLE)
+		t_skip("io_uring is %d here: %s", f.io_uring, f.why);
+	printf("kernel %s, features 0x%llx\n", f.kernel,
+	       (unsigned long long)f.features);
+	/* Probes must agree with what the version guarantees. */
+	if (v >= 5019) {
+		CHECK(f.features & REGBUF_FEAT_SPARSE);
+		CHECK(f.features & REGBUF_FEAT_PBUF_RING);
+	}
+	if (v >= 6012) {
+		CHECK(f.features & REGBUF_FEAT_CLONE);
+		CHECK(f.features & REGBUF_FEAT_PBUF_INC);
+		CHECK(f.features & REGBUF_FEAT_COALESCE);
+	} else {
+		CHECK(!(f.features & REGBUF_FEAT_CLONE));
+		CHECK(!(f.features & REGBUF_FEAT_COALESCE));
+	}
+	if (v >= 6013) {
+		CHECK(f.features & REGBUF_FEAT_CLONE_RANGES);
+		CHECK(f.features & REGBUF_FEAT_MEM_REGION);
+	} else {
+		CHECK(!(f.features & REGBUF_FEAT_CLONE_RANGES));
+	}
+	if (v >= 6015)
+		CHECK(f.features & REGBUF_FEAT_RW_VEC_FIXED);
+	if (v >= 6018)
+		CHECK(f.features & REGBUF_FEAT_QUERY);
+	else
+		CHECK(!(f.features & REGBUF_FEAT_QUERY));
+	if (v >= 6007)
+		CHECK(f.features & REGBUF_FEAT_PAGEMAP_SCAN);
+	else
+		CHECK(!(f.features & REGBUF_FEAT_PAGEMAP_SCAN));
+	if (f.features & REGBUF_FEAT_MIN_LEFT)
+		CHECK(f.features & REGBUF_FEAT_PBUF_INC);
+	for (int i = 0; i < REGBUF_FEAT_NR; i++)
+		CHECK(regbuf_feature_name(1ULL << i));
+	CHECK(!regbuf_feature_name(3));
+
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st));
+	if (WEXITSTATUS(st) == T_SKIP)
+		t_skip("cannot install a seccomp filter here");
+	CHECK_EQ(WEXITSTATUS(st), 0);
+	printf("seccomp-blocked io_uring reported as blocked; pool degraded\n");
+	return 0;
+}
