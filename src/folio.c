@@ -307,14 +307,22 @@ static int kpf_vma(int pm, int kpf, const struct vma *v, uint64_t s, uint64_t e,
 		got = rb_pread(pm, ent, n * 8, (off_t)(pos / 4096 * 8));
 		if (got < (ssize_t)(n * 8))
 			return got < 0 ? (int)got : -EIO;
-		for (uint64_t i = 0; i < n; i++) {
-			uint64_t pfn = ent[i] & ((1ULL << 55) - 1);
+		/* One kpageflags read per run of consecutive PFNs. */
+		for (uint64_t i = 0; i < n;) {
+			uint64_t pfn = ent[i] & ((1ULL << 55) - 1), j = i + 1;
 
-			flags[i] = 0;
-			if (!(ent[i] >> 63) || !pfn)
+			if (!(ent[i] >> 63) || !pfn) {
+				flags[i++] = 0;
 				continue;
-			if (rb_pread(kpf, &flags[i], 8, (off_t)(pfn * 8)) != 8)
-				flags[i] = 0;
+			}
+			while (j < n && (ent[j] >> 63) &&
+			       (ent[j] & ((1ULL << 55) - 1)) == pfn + (j - i))
+				j++;
+			if (rb_pread(kpf, &flags[i], (j - i) * 8,
+				     (off_t)(pfn * 8)) !=
+			    (ssize_t)((j - i) * 8))
+				memset(&flags[i], 0, (j - i) * 8);
+			i = j;
 		}
 		for (uint64_t i = 0; i < n; i++, pos += 4096) {
 			bool present = ent[i] >> 63;
@@ -384,8 +392,8 @@ static void smaps_vma(const struct vma *v, uint64_t s, uint64_t e,
 			       v->anon_huge ? 0 : 4096);
 }
 
-RB_EXPORT int regbuf_map_create(int pid, uint64_t addr, uint64_t len,
-				struct regbuf_map **out)
+int rb_map_create(int pid, uint64_t addr, uint64_t len, bool exact,
+		  struct regbuf_map **out)
 {
 	struct vmas vs = {0};
 	struct runs rs = {0};
@@ -426,7 +434,7 @@ RB_EXPORT int regbuf_map_create(int pid, uint64_t addr, uint64_t len,
 		 pid ? "/proc/%d/pagemap" : "/proc/self/pagemap", pid);
 	source = REGBUF_SRC_SMAPS;
 	pm = rb_open(path, O_RDONLY);
-	if (pm >= 0) {
+	if (pm >= 0 && (exact || !rb_has(REGBUF_FEAT_PAGEMAP_SCAN))) {
 		kpf = rb_open("/proc/kpageflags", O_RDONLY);
 		if (kpf >= 0)
 			source = REGBUF_SRC_KPAGEFLAGS;
@@ -481,6 +489,12 @@ out:
 	free(vs.v);
 	free(rs.r);
 	return ret;
+}
+
+RB_EXPORT int regbuf_map_create(int pid, uint64_t addr, uint64_t len,
+				struct regbuf_map **out)
+{
+	return rb_map_create(pid, addr, len, true, out);
 }
 
 RB_EXPORT void regbuf_map_destroy(struct regbuf_map *map)

@@ -46,6 +46,10 @@ uint64_t rb_memlock_limit(void);
 bool rb_cap_ipc_lock(void);
 
 /* folio.c (internal helpers beside the public map API) */
+/* exact: use kpageflags when allowed (slow, sees mTHP); otherwise prefer
+ * PAGEMAP_SCAN (fast; PMD-mapped huge or not). */
+int rb_map_create(int pid, uint64_t addr, uint64_t len, bool exact,
+		  struct regbuf_map **out);
 /* Bytes of [addr, addr+len) mapped by huge (PMD/PUD) entries, or -errno. */
 int64_t rb_huge_bytes(void *addr, uint64_t len);
 

@@ -338,13 +338,14 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
 		syn.runs = &run;
 		if (ch->backing == REGBUF_BACKING_CALLER) {
 			/* Caller memory: only its map can tell. */
-			k = regbuf_map_create(0, run.start, run.len, &m);
+			k = rb_map_create(0, run.start, run.len, false, &m);
 			if (k) {
 				ret = k;
 				break;
 			}
 		} else if (ch->backing == REGBUF_BACKING_THP && ch->populated &&
-			   regbuf_map_create(0, run.start, run.len, &m) == 0) {
+			   rb_map_create(0, run.start, run.len, false, &m) ==
+				   0) {
 			/* Absent parts of a populated chunk are 4K to be. */
 			for (unsigned i = 0; i < m->nr_runs; i++)
 				if (m->runs[i].kind == REGBUF_RUN_ABSENT) {

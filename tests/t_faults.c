@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every error path unwinds: each system call regbuf makes during an
+ * operation is made to fail in turn (1st, 2nd, ... use of each kind)
+ * through the sys fault seam. After each, the operation either failed and
+ * the process holds exactly what it held before (VmPin, fds, mappings), or
+ * it succeeded by falling back and undoing it leaves nothing either.
+ */
+#include <liburing.h>
+
+#include "harness.h"
+#include "sys.h"
+
+typedef int (*op_fn)(void **state);
+typedef void (*undo_fn)(void *state);
+
+static struct regbuf_pool *attach_pool;
+static struct io_uring attach_ring;
+
+static int create_with(int backing, unsigned flags, void **st)
+{
+	struct regbuf_pool_opts o;
+
+	regbuf_pool_opts_init(&o);
+	o.size = 8 << 20;
+	o.backing = backing;
+	o.flags = flags;
+	o.populate_threads = 2;
+	o.max_slot_size = 2 << 20; /* several slots */
+	return regbuf_pool_create(&o, (struct regbuf_pool **)st);
+}
+
+static int op_auto(void **st)
+{
+	return create_with(REGBUF_BACKING_AUTO, 0, st);
+}
+static int op_2m(void **st)
+{
+	return create_with(REGBUF_BACKING_HUGE_2M, 0, st);
+}
+static int op_thp(void **st)
+{
+	return create_with(REGBUF_BACKING_THP, 0, st);
+}
+static int op_4k(void **st)
+{
+	return create_with(REGBUF_BACKING_PAGES, 0, st);
+}
+static int op_shared(void **st)
+{
+	return create_with(REGBUF_BACKING_HUGE_2M, REGBUF_POOL_SHARED, st);
+}
+static int op_shared_4k(void **st)
+{
+	return create_with(REGBUF_BACKING_PAGES, REGBUF_POOL_SHARED, st);
+}
+static void undo_pool(void *st)
+{
+	regbuf_pool_destroy(st);
+}
+
+static char adopt_mem[4 << 20] __attribute__((aligned(2 << 20)));
+static int op_adopt(void **st)
+{
+	return regbuf_pool_adopt(adopt_mem, sizeof(adopt_mem), NULL,
+				 (struct regbuf_pool **)st);
+}
+
+static int op_attach(void **st)
+{
+	int ret = regbuf_pool_attach(attach_pool, attach_ring.ring_fd, 3);
+
+	*st = NULL;
+	return ret < 0 ? ret : 0;
+}
+static void undo_attach(void *st)
+{
+	(void)st;
+	regbuf_pool_detach(attach_pool, attach_ring.ring_fd);
+}
+
+static int op_alloc_big(void **st)
+{
+	struct regbuf_buf *b = calloc(1, sizeof(*b));
+	int ret = regbuf_alloc(attach_pool, 3 << 20, 0, b);
+
+	if (ret)
+		free(b);
+	*st = ret ? NULL : b;
+	return ret;
+}
+static void undo_alloc(void *st)
+{
+	regbuf_free(attach_pool, st);
+	free(st);
+}
+
+struct op {
+	const char *name;
+	op_fn run;
+	undo_fn undo;
+};
+
+static const struct op ops[] = {
+	{"create auto", op_auto, undo_pool},
+	{"create 2m", op_2m, undo_pool},
+	{"create thp", op_thp, undo_pool},
+	{"create 4k", op_4k, undo_pool},
+	{"create shared 2m", op_shared, undo_pool},
+	{"create shared 4k", op_shared_4k, undo_pool},
+	{"adopt", op_adopt, undo_pool},
+	{"attach", op_attach, undo_attach},
+	{"alloc", op_alloc_big, undo_alloc},
+};
+
+static const int errnos[] = {ENOMEM, EPERM, EFAULT, EINVAL, EBUSY};
+
+int main(void)
+{
+	unsigned points = 0, failed_ops = 0, fallbacks = 0;
+	struct regbuf_pool_opts o;
+
+	if (!t_io_uring_ok())
+		t_skip("io_uring is not available here");
+	memset(adopt_mem, 1, sizeof(adopt_mem));
+	regbuf_pool_opts_init(&o);
+	o.size = 8 << 20;
+	CHECK_EQ(regbuf_pool_create(&o, &attach_pool), 0);
+	CHECK_EQ(io_uring_queue_init(4, &attach_ring, 0), 0);
+
+	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		unsigned long count[RB_SYS_NR], reg[RB_REGISTER_NR_OPS];
+		unsigned long c0[RB_SYS_NR], r0[RB_REGISTER_NR_OPS];
+		void *st = NULL;
+		struct t_held before = t_held_now();
+
+		/* A clean run tells how many calls of each kind it makes. */
+		for (int k = 0; k < RB_SYS_NR; k++)
+			c0[k] = rb_sys_count(k, -1);
+		for (int r = 0; r < RB_REGISTER_NR_OPS; r++)
+			r0[r] = rb_sys_count(RB_SYS_REGISTER, r);
+		if (ops[i].run(&st)) {
+			printf("  %s: not possible here (%s), skipped\n",
+			       ops[i].name, regbuf_last_error());
+			CHECK_HELD_SAME(before);
+			continue;
+		}
+		for (int k = 0; k < RB_SYS_NR; k++)
+			count[k] = rb_sys_count(k, -1) - c0[k];
+		for (int r = 0; r < RB_REGISTER_NR_OPS; r++)
+			reg[r] = rb_sys_count(RB_SYS_REGISTER, r) - r0[r];
+		ops[i].undo(st);
+		CHECK_HELD_SAME(before);
+
+		for (int k = 0; k < RB_SYS_NR; k++) {
+			for (int r = -1; r < RB_REGISTER_NR_OPS; r++) {
+				unsigned long n = r < 0 ? count[k] : reg[r];
+
+				if (r >= 0 && k != RB_SYS_REGISTER)
+					break;
+				if (k == RB_SYS_REGISTER && r < 0)
+					continue; /* per opcode below */
+				for (unsigned long nth = 1; nth <= n; nth++) {
+					int e = errnos[(nth +
+							(unsigned long)k) %
+						       (sizeof(errnos) /
+							sizeof(errnos[0]))];
+					int ret;
+
+					before = t_held_now();
+					rb_sys_fault(k, r, nth, e);
+					st = NULL;
+					ret = ops[i].run(&st);
+					rb_sys_fault_clear();
+					points++;
+					if (ret) {
+						failed_ops++;
+						CHECK(ret < 0);
+						CHECK(regbuf_last_error()[0]);
+					} else {
+						fallbacks++;
+						ops[i].undo(st);
+					}
+					if (t_held_now().vmpin !=
+						    before.vmpin ||
+					    t_held_now().fds != before.fds ||
+					    t_held_now().maps != before.maps) {
+						fprintf(stderr,
+							"%s: fault in %s#%lu "
+							"(op %d): ret %d\n",
+							ops[i].name,
+							rb_sys_kind_name(k),
+							nth, r, ret);
+					}
+					CHECK_HELD_SAME(before);
+				}
+			}
+		}
+		printf("  %s: calls", ops[i].name);
+		for (int k = 0; k < RB_SYS_NR; k++)
+			if (count[k])
+				printf(" %s=%lu", rb_sys_kind_name(k),
+				       count[k]);
+		printf("\n");
+	}
+	io_uring_queue_exit(&attach_ring);
+	regbuf_pool_destroy(attach_pool);
+	printf("%u fault points exercised: %u made the call fail cleanly, "
+	       "%u were absorbed by a fallback; nothing leaked\n",
+	       points, failed_ops, fallbacks);
+	CHECK(points > 50);
+	return 0;
+}
