@@ -390,55 +390,6 @@ struct regbuf_plan_slot {
 int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
 		struct regbuf_plan_slot *slots, unsigned max_out);
 
-/* ------------------------------------------------------------------------ */
-/* Managed provided-buffer rings                                            */
-/* ------------------------------------------------------------------------ */
-
-#define REGBUF_BUFRING_INC	 (1U << 0) /* incremental consumption (6.12) */
-#define REGBUF_BUFRING_GROW	 (1U << 1) /* add a group when running dry */
-#define REGBUF_BUFRING_FLAGS_ALL (0x3U)
-
-struct regbuf_bufring;
-
-/*
- * Register a provided-buffer ring of nbufs (power of two, <= 32768)
- * buffers of buf_size bytes carved from the pool's registered memory, so
- * every buffer is also a fixed buffer (buf->slot). Returns 0 or -errno:
- * -EINVAL bad nbufs/size/flags; -EEXIST bgid in use; -ENOMEM the pool
- * cannot hold it; -EOPNOTSUPP INC asked for and the kernel lacks it.
- */
-int regbuf_bufring_create(struct regbuf_pool *pool, int ring_fd, unsigned bgid,
-			  unsigned nbufs, size_t buf_size, unsigned flags,
-			  struct regbuf_bufring **out);
-
-/*
- * Turn a completion into a buffer handle. res is cqe->res (bytes), flags is
- * cqe->flags. Returns 1 with *buf filled, 0 if the CQE carries no buffer,
- * -ENOBUFS if res was -ENOBUFS (counted; the ring is refilled and, with
- * GROW, a new group may be added: see regbuf_bufring_bgid), or -EINVAL.
- */
-int regbuf_bufring_take(struct regbuf_bufring *br, int32_t res,
-			uint32_t cqe_flags, struct regbuf_buf *buf);
-
-/* Give a taken buffer back to the kernel (any order). */
-int regbuf_bufring_recycle(struct regbuf_bufring *br, struct regbuf_buf *buf);
-
-/* The group id to put in the next SQE (changes when the ring grew). */
-unsigned regbuf_bufring_bgid(const struct regbuf_bufring *br);
-
-struct regbuf_bufring_stats {
-	uint64_t taken, recycled, enobufs, grown, held;
-	uint32_t nbufs, buf_size;
-	uint32_t incremental, min_left;
-	uint32_t nr_groups, reserved0;
-};
-int regbuf_bufring_stats(const struct regbuf_bufring *br,
-			 struct regbuf_bufring_stats *st);
-
-/* Unregister the ring(s) and return their memory to the pool. Buffers
- * still held become invalid; recycle after destroy returns -EINVAL. */
-void regbuf_bufring_destroy(struct regbuf_bufring *br);
-
 #ifdef __cplusplus
 }
 #endif

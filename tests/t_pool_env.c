@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pools in the situations users meet: a thread pool whose rings come and
+ * go while others do I/O; a ring created by another user (clone refused,
+ * the fallback registers); a SHARED pool imported by a forked child; an
+ * unprivileged user with a small RLIMIT_MEMLOCK; bad input to every pool
+ * call, changing nothing.
+ */
+#include <liburing.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+#include "sys.h"
+
+#define BS 65536
+
+static int io_roundtrip(struct io_uring *ring, int fd, struct regbuf_pool *p,
+			unsigned base, uint64_t seed, uint64_t off)
+{
+	struct regbuf_buf w, r;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int ok = 1;
+
+	if (regbuf_alloc(p, BS, 0, &w) || regbuf_alloc(p, BS, 0, &r))
+		return 0;
+	t_fill(w.addr, BS, seed);
+	memset(r.addr, 0, BS);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_write_fixed(sqe, fd, w.addr, BS, off, (int)base + w.slot);
+	io_uring_submit_and_wait(ring, 1);
+	io_uring_wait_cqe(ring, &cqe);
+	ok &= cqe->res == BS;
+	io_uring_cqe_seen(ring, cqe);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_read_fixed(sqe, fd, r.addr, BS, off, (int)base + r.slot);
+	io_uring_submit_and_wait(ring, 1);
+	io_uring_wait_cqe(ring, &cqe);
+	ok &= cqe->res == BS;
+	io_uring_cqe_seen(ring, cqe);
+	ok &= t_verify(r.addr, BS, seed);
+	regbuf_free(p, &w);
+	regbuf_free(p, &r);
+	return ok;
+}
+
+/* ---- thread pool ---- */
+
+struct th {
+	struct regbuf_pool *pool;
+	int fd, id, ok, rounds;
+};
+
+static void *churn(void *arg)
+{
+	struct th *t = arg;
+
+	t->ok = 1;
+	for (int i = 0; i < t->rounds; i++) {
+		struct io_uring ring;
+		int m;
+
+		if (io_uring_queue_init(4, &ring, 0)) {
+			t->ok = 0;
+			break;
+		}
+		m = regbuf_pool_attach(t->pool, ring.ring_fd,
+				       (unsigned)(i % 3));
+		if (m <= 0 ||
+		    !io_roundtrip(&ring, t->fd, t->pool, (unsigned)(i % 3),
+				  (uint64_t)(t->id * 1000 + i),
+				  (uint64_t)(t->id * 64 + i % 64) * BS))
+			t->ok = 0;
+		/* Half the rings are closed without detach. */
+		if (i % 2)
+			regbuf_pool_detach(t->pool, ring.ring_fd);
+		io_uring_queue_exit(&ring);
+		if (!t->ok)
+			break;
+	}
+	return NULL;
+}
+
+static void test_threads(int fd)
+{
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	struct th t[4];
+	pthread_t th[4];
+
+	regbuf_pool_opts_init(&o);
+	o.size = 16 << 20;
+	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct th){.pool = p, .fd = fd, .id = i, .rounds = 60};
+		CHECK_EQ(pthread_create(&th[i], NULL, churn, &t[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(t[i].ok);
+	}
+	regbuf_pool_destroy(p);
+	printf("  4 threads x 60 rings created, attached, used, closed\n");
+}
+
+/* ---- clone refused ---- */
+
+/* io_uring fds cannot travel over SCM_RIGHTS: take the child's with
+ * pidfd_getfd(2). */
+static int grab_fd(pid_t pid, int target)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), fd;
+
+	if (pfd < 0)
+		return -1;
+	fd = (int)syscall(SYS_pidfd_getfd, pfd, target, 0);
+	close(pfd);
+	return fd;
+}
+
+static void test_clone_refused(int fd)
+{
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	struct io_uring ring;
+	int sv[2], sv2[2], st;
+	pid_t pid;
+
+	regbuf_pool_opts_init(&o);
+	o.size = 2 << 20;
+	o.backing = REGBUF_BACKING_PAGES;
+	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+
+	/* Forced through the seam: clone fails, register is used. */
+	CHECK_EQ(io_uring_queue_init(4, &ring, 0), 0);
+	rb_sys_fault(RB_SYS_REGISTER, RB_REGISTER_CLONE_BUFFERS, 1, EINVAL);
+	CHECK_EQ(regbuf_pool_attach(p, ring.ring_fd, 0),
+		 REGBUF_ATTACH_REGISTER);
+	rb_sys_fault_clear();
+	CHECK(io_roundtrip(&ring, fd, p, 0, 77, 0));
+	CHECK_EQ(regbuf_pool_detach(p, ring.ring_fd), 0);
+	io_uring_queue_exit(&ring);
+
+	/* For real: a ring created by another user. */
+	if (geteuid() != 0) {
+		printf("  clone refused by another user: not root, skipped\n");
+		regbuf_pool_destroy(p);
+		return;
+	}
+	CHECK_EQ(pipe(sv), 0);
+	CHECK_EQ(pipe(sv2), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct io_uring_params cp;
+		struct io_uring r;
+		char c;
+
+		memset(&cp, 0, sizeof(cp));
+		if (setgid(65534) || setuid(65534) ||
+		    io_uring_queue_init_params(4, &r, &cp))
+			_exit(1);
+		if (write(sv[1], &r.ring_fd, sizeof(int)) != sizeof(int) ||
+		    write(sv[1], &cp, sizeof(cp)) != sizeof(cp) ||
+		    read(sv2[0], &c, 1) != 1) /* until the parent is done */
+			_exit(1);
+		_exit(0);
+	}
+	{
+		int cfd = -1, rfd, m;
+		struct io_uring_params prm;
+		struct io_uring r;
+
+		CHECK_EQ(read(sv[0], &cfd, sizeof(int)), sizeof(int));
+		CHECK_EQ(read(sv[0], &prm, sizeof(prm)), sizeof(prm));
+		rfd = grab_fd(pid, cfd);
+		CHECK(rfd >= 0);
+		m = regbuf_pool_attach(p, rfd, 0);
+		CHECK_EQ(m, REGBUF_ATTACH_REGISTER);
+		/* Drive the other user's ring from here. */
+		CHECK_EQ(io_uring_queue_mmap(rfd, &prm, &r), 0);
+		CHECK(io_roundtrip(&r, fd, p, 0, 78, BS));
+		CHECK_EQ(regbuf_pool_detach(p, rfd), 0);
+		io_uring_queue_exit(&r);
+		CHECK_EQ(write(sv2[1], "x", 1), 1);
+		waitpid(pid, &st, 0);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	close(sv2[0]);
+	close(sv2[1]);
+	regbuf_pool_destroy(p);
+	printf("  clone refused (forced, and a ring of uid 65534): registered "
+	       "instead, data verified\n");
+}
+
+/* ---- shared ---- */
+
+static void test_shared(int fd)
+{
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	int st;
+	pid_t pid;
+	uint8_t *base;
+
+	regbuf_pool_opts_init(&o);
+	o.size = 4 << 20;
+	o.backing = t_free_huge("2048") >= 2 ? REGBUF_BACKING_HUGE_2M
+					     : REGBUF_BACKING_PAGES;
+	o.flags = REGBUF_POOL_SHARED;
+	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+	CHECK(regbuf_pool_fd(p) >= 0);
+	base = regbuf_pool_base(p);
+	memset(base, 0, regbuf_pool_size(p));
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct regbuf_pool *q;
+		struct io_uring ring;
+		struct io_uring_sqe *sqe;
+		struct io_uring_cqe *cqe;
+		uint8_t *b;
+
+		if (regbuf_pool_import(regbuf_pool_fd(p), NULL, &q) ||
+		    io_uring_queue_init(4, &ring, 0) ||
+		    regbuf_pool_attach(q, ring.ring_fd, 0) <= 0)
+			_exit(2);
+		b = regbuf_pool_base(q);
+		t_fill(b, BS, 4242);
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_write_fixed(sqe, fd, b, BS, 0, 0);
+		io_uring_submit_and_wait(&ring, 1);
+		io_uring_wait_cqe(&ring, &cqe);
+		if (cqe->res != BS)
+			_exit(3);
+		io_uring_cqe_seen(&ring, cqe);
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_read_fixed(sqe, fd, b + (1 << 20), BS, 0, 0);
+		io_uring_submit_and_wait(&ring, 1);
+		io_uring_wait_cqe(&ring, &cqe);
+		if (cqe->res != BS)
+			_exit(4);
+		_exit(0);
+	}
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st));
+	CHECK_EQ(WEXITSTATUS(st), 0);
+	CHECK(t_verify(base, BS, 4242));
+	CHECK(t_verify(base + (1 << 20), BS, 4242));
+	regbuf_pool_destroy(p);
+	printf("  shared %s pool: child imported, wrote and read with fixed "
+	       "buffers, parent sees the bytes\n",
+	       regbuf_backing_name(o.backing));
+}
+
+/* ---- memlock, unprivileged ---- */
+
+static int memlock_child(uint64_t limit)
+{
+	struct rlimit rl = {limit, limit};
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p, *p2;
+	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) && errno == EPERM) {
+		printf("  memlock %llu: cannot raise the hard limit here, "
+		       "skipped\n",
+		       (unsigned long long)limit);
+		fflush(stdout);
+		return 0;
+	}
+	if (setgid(65534) || setuid(65534)) {
+		fprintf(stderr,
+			"cannot become uid 65534 with memlock %llu: %s\n",
+			(unsigned long long)limit, strerror(errno));
+		return 10;
+	}
+	regbuf_pool_opts_init(&o);
+	o.backing = REGBUF_BACKING_PAGES;
+	o.max_slot_size = 1 << 20;
+	o.size = 4 << 20;
+	if (limit < (4 << 20)) {
+		CHECK_EQ(regbuf_pool_create(&o, &p), -ENOMEM);
+		CHECK(strstr(regbuf_last_error(), "RLIMIT_MEMLOCK"));
+		CHECK(strstr(regbuf_last_error(), "raise it"));
+		o.flags = REGBUF_POOL_PARTIAL;
+		CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+		CHECK_EQ(regbuf_pool_info(p, &info), 0);
+		if (info.nr_registered_slots) {
+			CHECK(info.flags & REGBUF_INFO_PARTIAL);
+			CHECK(info.nr_registered_slots < info.nr_slots);
+		}
+		CHECK(strstr(info.notes, "memlock") ||
+		      !info.nr_registered_slots);
+		regbuf_pool_destroy(p);
+		return 0;
+	}
+	if (limit > (16 << 20)) {
+		/* 64 MiB: two 4 MiB pools fit, a 64 MiB one does not. */
+		CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+		CHECK_EQ(regbuf_pool_create(&o, &p2), 0);
+		regbuf_pool_destroy(p2);
+		o.size = limit;
+		CHECK_EQ(regbuf_pool_create(&o, &p2), -ENOMEM);
+		regbuf_pool_destroy(p);
+		return 0;
+	}
+	/* 8 MiB: one 4 MiB pool fits, a second does not (the counter is
+	 * per user and shared by every ring). */
+	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+	CHECK_EQ(regbuf_pool_create(&o, &p2), -ENOMEM);
+	regbuf_pool_destroy(p);
+	CHECK_EQ(regbuf_pool_create(&o, &p2), 0);
+	regbuf_pool_destroy(p2);
+	return 0;
+}
+
+static void test_memlock(void)
+{
+	static const uint64_t limits[] = {64 << 10, 8 << 20, 64 << 20};
+
+	if (geteuid() != 0) {
+		printf("  memlock: needs root to switch users, skipped\n");
+		return;
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		int st;
+		pid_t pid = fork();
+
+		CHECK(pid >= 0);
+		if (!pid)
+			_exit(memlock_child(limits[i]));
+		waitpid(pid, &st, 0);
+		CHECK(WIFEXITED(st));
+		CHECK_EQ(WEXITSTATUS(st), 0);
+	}
+	printf("  unprivileged with RLIMIT_MEMLOCK 64 KiB / 8 MiB (/ 64 MiB "
+	       "where the hard limit allows): clear errors, partial "
+	       "registration, per-user counter\n");
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_input(void)
+{
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p = NULL, *q;
+	struct t_held before;
+	struct io_uring ring;
+	int pipefd[2];
+
+	regbuf_pool_opts_init(&o);
+	o.size = 2 << 20;
+	CHECK_EQ(regbuf_pool_create(&o, &q), 0);
+	CHECK_EQ(io_uring_queue_init(4, &ring, 0), 0);
+	CHECK_EQ(pipe(pipefd), 0);
+	before = t_held_now();
+	CHECK_EQ(regbuf_pool_create(NULL, &p), -EINVAL);
+	CHECK_EQ(regbuf_pool_create(&o, NULL), -EINVAL);
+#define BAD_OPT(field, val, err)                           \
+	do {                                               \
+		struct regbuf_pool_opts b = o;             \
+		b.field = val;                             \
+		CHECK_EQ(regbuf_pool_create(&b, &p), err); \
+		CHECK(p == NULL);                          \
+	} while (0)
+	BAD_OPT(size, 0, -EINVAL);
+	BAD_OPT(size, ~0ULL, -EOVERFLOW);
+	BAD_OPT(opts_size, 8, -EINVAL);
+	BAD_OPT(flags, 1U << 20, -EINVAL);
+	BAD_OPT(backing, 77, -EINVAL);
+	BAD_OPT(backing, -1, -EINVAL);
+	BAD_OPT(backing, REGBUF_BACKING_CALLER, -EINVAL);
+	BAD_OPT(reserved0, 1, -EINVAL);
+	BAD_OPT(reserved[2], 1, -EINVAL);
+	BAD_OPT(numa_node, -5, -EINVAL);
+	BAD_OPT(max_slot_size, 4097, -EINVAL);
+	BAD_OPT(max_slot_size, 2ULL << 30, -EINVAL);
+	BAD_OPT(flags, REGBUF_POOL_STRICT, -EINVAL); /* STRICT + AUTO */
+	CHECK_EQ(regbuf_pool_adopt(NULL, 4096, NULL, &p), -EINVAL);
+	CHECK_EQ(regbuf_pool_adopt((void *)4097, 4096, NULL, &p), -EINVAL);
+	CHECK_EQ(regbuf_pool_adopt((void *)0x1000, 4096, NULL, &p), -EFAULT);
+	CHECK_EQ(regbuf_pool_import(-1, NULL, &p), -EBADF);
+	CHECK_EQ(regbuf_pool_import(pipefd[0], NULL, &p), -EINVAL);
+	CHECK_EQ(regbuf_pool_fd(q), -EINVAL);
+	CHECK_EQ(regbuf_pool_attach(NULL, ring.ring_fd, 0), -EINVAL);
+	CHECK_EQ(regbuf_pool_attach(q, -1, 0), -EBADF);
+	CHECK_EQ(regbuf_pool_attach(q, 999, 0), -EBADF);
+	CHECK_EQ(regbuf_pool_attach(q, pipefd[0], 0), -EOPNOTSUPP);
+	CHECK_EQ(regbuf_pool_attach(q, ring.ring_fd, 16384), -EINVAL);
+	CHECK_EQ(regbuf_pool_attach(q, ring.ring_fd, 16383 + 1), -EINVAL);
+	CHECK_EQ(regbuf_pool_detach(q, ring.ring_fd), -ENOENT);
+	CHECK_EQ(regbuf_pool_detach(q, pipefd[0]), -ENOENT);
+	CHECK_EQ(regbuf_pool_detach(NULL, ring.ring_fd), -EINVAL);
+	{
+		struct regbuf_pool_info bad = {.info_size = 1};
+		struct regbuf_slot_info s;
+
+		CHECK_EQ(regbuf_pool_info(q, &bad), -EINVAL);
+		CHECK_EQ(regbuf_pool_info(NULL, &bad), -EINVAL);
+		CHECK_EQ(regbuf_pool_slot(q, 99999, &s), -ERANGE);
+	}
+	CHECK_HELD_SAME(before);
+	/* The ring's table is untouched (no table was ever made). */
+	CHECK_EQ(io_uring_unregister_buffers(&ring), -ENXIO);
+	/* Attach works afterwards, and the other pool's anchor is refused
+	 * as a destination only because it is not ours to touch? No: any
+	 * io_uring fd may receive clones, so use the real ring. */
+	CHECK(regbuf_pool_attach(q, ring.ring_fd, 0) > 0);
+	CHECK_EQ(regbuf_pool_attach(q, ring.ring_fd, 5), -EEXIST);
+	CHECK_EQ(regbuf_pool_detach(q, ring.ring_fd), 0);
+	io_uring_queue_exit(&ring);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	regbuf_pool_destroy(q);
+	regbuf_pool_destroy(NULL);
+	printf("  bad input to create/adopt/import/attach/detach/info refused, "
+	       "nothing changed\n");
+}
+
+int main(void)
+{
+	char path[4096];
+	int fd;
+
+	if (!t_io_uring_ok())
+		t_skip("io_uring is not available here");
+	fd = t_open_direct(path, sizeof(path), 8 << 20);
+	test_bad_input();
+	test_threads(fd);
+	test_clone_refused(fd);
+	test_shared(fd);
+	test_memlock();
+	close(fd);
+	unlink(path);
+	return 0;
+}
