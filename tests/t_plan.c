@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Prediction and plan on synthetic folio maps, one case per kernel rule
+ * (coalescing, accounting, the in-call double charge), then checked
+ * against the real kernel: VmPin for the charge, the ring's fdinfo for the
+ * slot table.
+ */
+#include <liburing.h>
+#include <sys/mman.h>
+
+#include "harness.h"
+
+#define K4   4096ULL
+#define M2   (2ULL << 20)
+#define BASE 0x7f0000000000ULL
+
+static struct regbuf_run runs[8];
+static struct regbuf_map map;
+
+static void mk(unsigned n, ...)
+{
+	va_list ap;
+	uint64_t pos = BASE;
+
+	va_start(ap, n);
+	for (unsigned i = 0; i < n; i++) {
+		runs[i].start = pos;
+		runs[i].len = va_arg(ap, uint64_t);
+		runs[i].kind = va_arg(ap, uint32_t);
+		runs[i].folio_size = va_arg(ap, uint64_t);
+		runs[i].flags = va_arg(ap, uint32_t);
+		pos += runs[i].len;
+	}
+	va_end(ap);
+	map = (struct regbuf_map){.source = REGBUF_SRC_SMAPS,
+				  .addr = BASE,
+				  .len = pos - BASE,
+				  .nr_runs = n,
+				  .runs = runs};
+}
+
+static struct regbuf_prediction pr[4];
+
+static int predict(unsigned n, ...)
+{
+	struct iovec iov[4];
+	va_list ap;
+
+	va_start(ap, n);
+	for (unsigned i = 0; i < n; i++) {
+		iov[i].iov_base =
+			(void *)(uintptr_t)(BASE + va_arg(ap, uint64_t));
+		iov[i].iov_len = va_arg(ap, uint64_t);
+	}
+	va_end(ap);
+	return regbuf_predict(&map, iov, n, pr);
+}
+
+static void synthetic(int multi)
+{
+	struct regbuf_plan_slot s[64];
+
+	/* Whole huge folios: one bvec each, charged whole. */
+	mk(1, 8 * M2, REGBUF_RUN_HUGETLB, M2, 0);
+	CHECK_EQ(predict(1, 0ULL, 4 * M2), 0);
+	CHECK_EQ(pr[0].coalesced, multi);
+	CHECK_EQ(pr[0].bvecs, multi ? 4 : 4 * M2 / K4);
+	CHECK_EQ(pr[0].charge, 4 * M2);
+	CHECK_EQ(pr[0].cost_class,
+		 multi ? REGBUF_COST_FAST : REGBUF_COST_PER_PAGE);
+	/* The first folio may be entered part way (and the last left early):
+	 * 2 MiB from 4 KiB in spans two huge pages, both charged. */
+	CHECK_EQ(predict(1, K4, M2), 0);
+	CHECK_EQ(pr[0].coalesced, multi);
+	CHECK_EQ(pr[0].charge, 2 * M2);
+	/* Inside one huge folio: coalesced on every kernel that coalesces. */
+	CHECK_EQ(predict(1, K4, 64 * K4), 0);
+	CHECK_EQ(pr[0].coalesced, 1);
+	CHECK_EQ(pr[0].bvecs, 1);
+	CHECK_EQ(pr[0].charge, M2);
+	/* One page: nothing to coalesce, but the whole huge page is charged. */
+	CHECK_EQ(predict(1, K4, K4), 0);
+	CHECK_EQ(pr[0].coalesced, 0);
+	CHECK_EQ(pr[0].bvecs, 1);
+	CHECK_EQ(pr[0].charge, M2);
+	/* The in-call quirk: X, Y, X charges X twice; X, X once. */
+	CHECK_EQ(predict(3, 0ULL, K4, M2, K4, 8 * K4, K4), 0);
+	CHECK_EQ(pr[0].charge + pr[1].charge + pr[2].charge, 3 * M2);
+	CHECK_EQ(predict(2, 0ULL, K4, 8 * K4, K4), 0);
+	CHECK_EQ(pr[0].charge + pr[1].charge, M2);
+	/* Kernel metadata: header + 16 bytes per bvec. */
+	CHECK_EQ(predict(1, 0ULL, 4 * M2), 0);
+	CHECK_EQ(pr[0].meta_bytes, 56 + 16 * pr[0].bvecs);
+
+	/* 4 KiB pages: one bvec and one page of charge each. */
+	mk(1, 4 * M2, REGBUF_RUN_4K, K4, 0);
+	CHECK_EQ(predict(1, 0ULL, M2), 0);
+	CHECK_EQ(pr[0].coalesced, 0);
+	CHECK_EQ(pr[0].bvecs, M2 / K4);
+	CHECK_EQ(pr[0].charge, M2);
+	CHECK_EQ(pr[0].cost_class, REGBUF_COST_PER_PAGE);
+	/* The same 4K page in two buffers is charged twice. */
+	CHECK_EQ(predict(2, 0ULL, K4, 0ULL, K4), 0);
+	CHECK_EQ(pr[0].charge + pr[1].charge, 2 * K4);
+
+	/* Mixed folio sizes: the pathology. */
+	mk(2, M2, REGBUF_RUN_4K, K4, 0, 6 * M2, REGBUF_RUN_THP, M2, 0);
+	CHECK_EQ(predict(1, 0ULL, 7 * M2), 0);
+	CHECK_EQ(pr[0].coalesced, 0);
+	CHECK_EQ(pr[0].bvecs, 7 * M2 / K4);
+	CHECK_EQ(pr[0].cost_class, REGBUF_COST_MIXED);
+	CHECK_EQ(pr[0].charge, 7 * M2);
+	/* The plan splits it where the backing changes. */
+	CHECK_EQ(regbuf_plan(&map, 0, s, 64), 2);
+	CHECK_EQ(s[0].offset, 0);
+	CHECK_EQ(s[0].len, M2);
+	CHECK_EQ(s[0].kind, REGBUF_RUN_4K);
+	CHECK_EQ(s[1].offset, M2);
+	CHECK_EQ(s[1].len, 6 * M2);
+	CHECK_EQ(s[1].bvecs, multi ? 6 : 6 * M2 / K4);
+	/* ... and cuts at folio boundaries below the slot limit. */
+	CHECK_EQ(regbuf_plan(&map, 4 * M2, s, 64), 3);
+	CHECK_EQ(s[2].offset % M2, 0);
+	CHECK_EQ(regbuf_plan(&map, 4096, NULL, 0), -EINVAL); /* < folio */
+	/* Two huge sizes in one buffer: not coalesced either. */
+	mk(2, M2, REGBUF_RUN_HUGETLB, M2, 0, M2, REGBUF_RUN_THP, 64 * K4, 0);
+	CHECK_EQ(predict(1, 0ULL, 2 * M2), 0);
+	CHECK_EQ(pr[0].coalesced, 0);
+
+	/* Not present: faulted in by the kernel. */
+	mk(1, M2, REGBUF_RUN_ABSENT, 0ULL, 0);
+	CHECK_EQ(predict(1, 0ULL, M2), 0);
+	CHECK_EQ(pr[0].cost_class, REGBUF_COST_FAULT);
+
+	/* Refusals name the reason; the plan refuses too. */
+	mk(1, M2, REGBUF_RUN_4K, K4, REGBUF_RUN_RO);
+	CHECK_EQ(predict(1, 0ULL, M2), -EFAULT);
+	CHECK_EQ(pr[0].cost_class, REGBUF_COST_REFUSED);
+	CHECK(strstr(pr[0].why, "read-only"));
+	CHECK_EQ(regbuf_plan(&map, 0, s, 64), -EFAULT);
+	mk(1, M2, REGBUF_RUN_4K, K4, REGBUF_RUN_SHARED_FILE);
+	CHECK_EQ(regbuf_plan(&map, 0, s, 64), -EFAULT);
+	CHECK(strstr(regbuf_last_error(), "file"));
+	/* Outside the map; bad arguments. */
+	mk(1, M2, REGBUF_RUN_4K, K4, 0);
+	CHECK_EQ(predict(1, M2, K4), -EFAULT);
+	CHECK_EQ(predict(1, 0ULL, 0ULL), -EINVAL);
+	CHECK_EQ(predict(1, 0ULL, 2ULL << 30), -EINVAL);
+	CHECK_EQ(regbuf_predict(NULL, NULL, 1, pr), -EINVAL);
+	/* More than 16384 slots. */
+	mk(1, 1ULL << 36, REGBUF_RUN_4K, K4, 0);
+	CHECK_EQ(regbuf_plan(&map, 1 << 20, NULL, 0), -E2BIG);
+	printf("  synthetic maps: every coalescing and accounting rule\n");
+}
+
+static long fdinfo_bufs(int fd, char *first_line, size_t n)
+{
+	char path[64], line[256];
+	long nbufs = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	first_line[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "UserBufs: %ld", &nbufs) == 1 &&
+		    fgets(line, sizeof(line), f))
+			snprintf(first_line, n, "%s", line);
+	}
+	fclose(f);
+	return nbufs;
+}
+
+static void real_kernel(void)
+{
+	uint64_t size = 8 * M2;
+	char *raw, *mem, line[256];
+	struct regbuf_pool *p;
+	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct io_uring ring;
+	long pin0;
+
+	if (!t_io_uring_ok()) {
+		printf("  real kernel: io_uring unavailable, skipped\n");
+		return;
+	}
+	raw = mmap(NULL, size + M2, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(raw != MAP_FAILED);
+	mem = (char *)(((uintptr_t)raw + M2 - 1) & ~(uintptr_t)(M2 - 1));
+	madvise(mem, M2, MADV_NOHUGEPAGE);
+	madvise(mem + M2, size - M2, MADV_HUGEPAGE);
+	memset(mem, 1, size);
+	pin0 = t_vmpin_kb();
+	CHECK_EQ(regbuf_pool_adopt(mem, size, NULL, &p), 0);
+	CHECK_EQ(regbuf_pool_info(p, &info), 0);
+	/* The kernel charged what the plan predicted. */
+	CHECK_EQ((t_vmpin_kb() - pin0) * 1024, (long)info.memlock_charge);
+	CHECK_EQ(io_uring_queue_init(4, &ring, 0), 0);
+	CHECK(regbuf_pool_attach(p, ring.ring_fd, 0) > 0);
+	/* The ring's table has the plan's slots, at the plan's addresses. */
+	CHECK_EQ(fdinfo_bufs(ring.ring_fd, line, sizeof(line)),
+		 info.nr_registered_slots);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "0x%llx/%llu",
+			 (unsigned long long)(uintptr_t)mem,
+			 (unsigned long long)M2);
+		if (!strstr(line, want)) {
+			fprintf(stderr, "fdinfo slot 0: %s, want %s\n", line,
+				want);
+			exit(1);
+		}
+	}
+	printf("  real kernel: %u slots, charge %llu KiB = VmPin delta, "
+	       "fdinfo lists %u buffers\n",
+	       info.nr_slots, (unsigned long long)(info.memlock_charge >> 10),
+	       info.nr_registered_slots);
+	CHECK(regbuf_pool_detach(p, ring.ring_fd) == 0);
+	io_uring_queue_exit(&ring);
+	regbuf_pool_destroy(p);
+	CHECK_EQ(t_vmpin_kb(), pin0);
+	munmap(raw, size + M2);
+}
+
+int main(void)
+{
+	struct regbuf_features f = {.size = sizeof(f)};
+
+	regbuf_features_get(&f);
+	synthetic(!!(f.features & REGBUF_FEAT_COALESCE));
+	real_kernel();
+	return 0;
+}
