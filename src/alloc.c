@@ -511,10 +511,13 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	if (__builtin_expect(!tc, 0))
 		return rb_err(-ENOMEM, "out of memory");
 	if (!tc->cls[c].nr && refill(a, tc, c)) {
-		pthread_mutex_lock(&a->lock);
-		a->failed++;
-		pthread_mutex_unlock(&a->lock);
-		return rb_err(-ENOMEM, "pool exhausted for %zu bytes", len);
+		/* No whole span left for this class: take pages directly. */
+		ret = alloc_large(a, len, align, buf, len);
+		if (!ret)
+			set_slot(a, buf,
+				 (uint64_t)((uint8_t *)buf->addr - pool->base));
+		return ret ? rb_err(ret, "pool exhausted for %zu bytes", len)
+			   : 0;
 	}
 	off = tc->cls[c].off[--tc->cls[c].nr];
 	{
