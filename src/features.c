@@ -88,17 +88,19 @@ static int probe_clone(int fd, uint32_t flags)
 
 static bool probe_ops(int fd, const int *ops, unsigned n)
 {
-	struct {
-		struct rb_probe p;
-		struct rb_probe_op ops[256];
-	} pr;
+	/* struct rb_probe followed by 256 ops, without a flexible member
+	 * inside another struct. */
+	uint64_t mem[(sizeof(struct rb_probe) +
+		      256 * sizeof(struct rb_probe_op)) /
+		     sizeof(uint64_t)];
+	struct rb_probe *pr = (struct rb_probe *)mem;
 
-	memset(&pr, 0, sizeof(pr));
-	if (rb_uring_register(fd, RB_REGISTER_PROBE, &pr, 256))
+	memset(mem, 0, sizeof(mem));
+	if (rb_uring_register(fd, RB_REGISTER_PROBE, pr, 256))
 		return false;
 	for (unsigned i = 0; i < n; i++) {
-		if (ops[i] > pr.p.last_op ||
-		    !(pr.ops[ops[i]].flags & RB_PROBE_OP_SUPPORTED))
+		if (ops[i] > pr->last_op ||
+		    !(pr->ops[ops[i]].flags & RB_PROBE_OP_SUPPORTED))
 			return false;
 	}
 	return true;

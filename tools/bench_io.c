@@ -217,9 +217,14 @@ static int run_mode(const struct opts *o, const struct target *t, int mode,
 			bufs[i].slot = i;
 		}
 		if (!ret && mode == FIXED_4K) {
-			struct iovec *iov = calloc((size_t)o->qd, sizeof(*iov));
+			unsigned qd = (unsigned)o->qd & 4095;
+			struct iovec *iov = calloc(qd, sizeof(*iov));
 
-			for (int i = 0; i < o->qd; i++) {
+			if (!iov) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			for (unsigned i = 0; i < qd; i++) {
 				iov[i].iov_base = bufs[i].addr;
 				iov[i].iov_len = bs;
 			}
