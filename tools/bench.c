@@ -542,7 +542,7 @@ int cmd_bench(int argc, char **argv)
 			 .qd = 32,
 			 .conns = 4,
 			 .bs = 128 * 1024,
-			 .seconds = 3,
+			 .seconds = 1,
 			 .target = "auto"};
 	const char *sub;
 	bool size_set = false;

@@ -296,10 +296,11 @@ static int run_mode(const struct opts *o, const struct target *t, int mode,
 		res->iops = (double)ios / (el / 1e3);
 		res->mib_s = res->iops * (double)bs / (1 << 20);
 	}
-	/* Drain what is in flight. */
+	/* Drain what is in flight (the last refills are still unsubmitted). */
 	{
 		struct io_uring_cqe *cqe;
 
+		io_uring_submit(&ring);
 		for (int i = 0; i < o->qd; i++) {
 			if (io_uring_wait_cqe(&ring, &cqe))
 				break;
