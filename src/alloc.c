@@ -499,10 +499,7 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	buf->flags = 0;
 	buf->bid = 0;
 	if (need > MAX_CLASS || ((uintptr_t)pool->base & (align - 1))) {
-		ret = alloc_large(a, len, align, buf, len);
-		if (!ret)
-			set_slot(a, buf,
-				 (uint64_t)((uint8_t *)buf->addr - pool->base));
+		ret = rb_alloc_raw(pool, len, align, buf);
 		return ret ? rb_err(ret, "pool exhausted for %zu bytes", len)
 			   : 0;
 	}
@@ -512,10 +509,7 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 		return rb_err(-ENOMEM, "out of memory");
 	if (!tc->cls[c].nr && refill(a, tc, c)) {
 		/* No whole span left for this class: take pages directly. */
-		ret = alloc_large(a, len, align, buf, len);
-		if (!ret)
-			set_slot(a, buf,
-				 (uint64_t)((uint8_t *)buf->addr - pool->base));
+		ret = rb_alloc_raw(pool, len, align, buf);
 		return ret ? rb_err(ret, "pool exhausted for %zu bytes", len)
 			   : 0;
 	}
