@@ -24,7 +24,7 @@ uint64_t rb_process_charge;
 static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
 {
 	uint64_t limit = rb_memlock_limit(), used, need = RB_ANCHOR_CHARGE;
-	char a[32], b[32], c[32];
+	char a[32], b[32], c[32], d[32];
 	unsigned n = 0;
 
 	*fit = p->nr_slots;
@@ -55,7 +55,7 @@ static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
 		      rb_fmt_size(need, a, sizeof(a)),
 		      rb_fmt_size(limit, b, sizeof(b)),
 		      rb_fmt_size(used, c, sizeof(c)),
-		      rb_fmt_size(used + need, c, sizeof(c)),
+		      rb_fmt_size(used + need, d, sizeof(d)),
 		      (unsigned long long)((used + need + 1023) >> 10));
 }
 
