@@ -199,7 +199,7 @@ static int obtain_shared(struct regbuf_pool *p,
 			rb_note(p->notes, sizeof(p->notes), "%s: %s",
 				regbuf_backing_name(lv->backing),
 				strerror(-ret));
-			close(fd);
+			rb_close(fd);
 			if (strict)
 				break;
 			continue;
@@ -480,6 +480,6 @@ void rb_backing_release(struct regbuf_pool *p)
 	p->res_base = NULL;
 	p->nr_chunks = 0;
 	if (p->memfd >= 0)
-		close(p->memfd);
+		rb_close(p->memfd);
 	p->memfd = -1;
 }

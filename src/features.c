@@ -137,7 +137,7 @@ static bool probe_pagemap_scan(void)
 	a.category_anyof_mask = RB_PAGE_IS_PRESENT;
 	a.return_mask = RB_PAGE_IS_PRESENT | RB_PAGE_IS_HUGE;
 	ret = rb_ioctl(fd, RB_PAGEMAP_SCAN, &a);
-	close(fd);
+	rb_close(fd);
 	return ret >= 0;
 }
 
@@ -218,7 +218,7 @@ static void probe_all(void)
 		if (probe_ops(fd, vec_ops, 2))
 			feats.features |= REGBUF_FEAT_RW_VEC_FIXED;
 	}
-	close(fd);
+	rb_close(fd);
 }
 
 const struct regbuf_features *rb_features(void)

@@ -38,7 +38,7 @@ static char *read_all(const char *path, int *err)
 		*err = fd < 0 ? fd : -ENOMEM;
 		free(buf);
 		if (fd >= 0)
-			close(fd);
+			rb_close(fd);
 		return NULL;
 	}
 	for (;;) {
@@ -54,9 +54,9 @@ static char *read_all(const char *path, int *err)
 			buf = nb;
 			cap *= 2;
 		}
-		n = read(fd, buf + len, cap - 1 - len);
+		n = rb_pread(fd, buf + len, cap - 1 - len, (off_t)len);
 		if (n < 0) {
-			*err = -errno;
+			*err = (int)n;
 			goto fail;
 		}
 		if (n == 0)
@@ -64,11 +64,11 @@ static char *read_all(const char *path, int *err)
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
-	close(fd);
+	rb_close(fd);
 	return buf;
 fail:
 	free(buf);
-	close(fd);
+	rb_close(fd);
 	return NULL;
 }
 
@@ -483,9 +483,9 @@ int rb_map_create(int pid, uint64_t addr, uint64_t len, bool exact,
 	ret = 0;
 out:
 	if (pm >= 0)
-		close(pm);
+		rb_close(pm);
 	if (kpf >= 0)
-		close(kpf);
+		rb_close(kpf);
 	free(vs.v);
 	free(rs.r);
 	return ret;
@@ -520,7 +520,7 @@ int64_t rb_huge_bytes(void *addr, uint64_t len)
 	if (fd < 0)
 		return fd;
 	ret = scan_vma(fd, &v, v.start, v.end, &rs);
-	close(fd);
+	rb_close(fd);
 	for (unsigned i = 0; !ret && i < rs.nr; i++)
 		if (rs.r[i].kind == REGBUF_RUN_THP)
 			huge += (int64_t)rs.r[i].len;

@@ -252,12 +252,12 @@ RB_EXPORT int regbuf_pool_import(int fd, const struct regbuf_pool_opts *opts,
 			  ? REGBUF_BACKING_HUGE_2M
 			  : REGBUF_BACKING_PAGES;
 	rb_features();
-	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	dup_fd = rb_dup_cloexec(fd);
 	if (dup_fd < 0)
-		return rb_err(-errno, "cannot duplicate fd %d", fd);
+		return rb_err(dup_fd, "cannot duplicate fd %d", fd);
 	p = pool_new(opts);
 	if (!p) {
-		close(dup_fd);
+		rb_close(dup_fd);
 		return rb_err(-ENOMEM, "out of memory");
 	}
 	p->flags &= ~REGBUF_POOL_SHARED;

@@ -91,7 +91,7 @@ int rb_registry_register(struct regbuf_pool *p)
 	if (ret) {
 		char a[32];
 
-		close(fd);
+		rb_close(fd);
 		if (ret == -ENOMEM)
 			return rb_err(ret,
 				      "the kernel refused to pin %s "
@@ -379,7 +379,7 @@ void rb_registry_teardown(struct regbuf_pool *p)
 		/* Unregister explicitly: closing a ring tears it down
 		 * asynchronously, and VmPin should drop now. */
 		rb_uring_register(p->anchor_fd, RB_UNREGISTER_BUFFERS, NULL, 0);
-		close(p->anchor_fd);
+		rb_close(p->anchor_fd);
 		p->anchor_fd = -1;
 		__atomic_sub_fetch(&rb_process_charge, p->charge,
 				   __ATOMIC_RELAXED);

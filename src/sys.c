@@ -198,6 +198,13 @@ int rb_close(int fd)
 	return close(fd) ? -errno : 0;
 }
 
+int rb_dup_cloexec(int fd)
+{
+	int ret = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	return ret < 0 ? -errno : ret;
+}
+
 int rb_uring_setup(unsigned entries, struct rb_io_uring_params *p)
 {
 	int ret = enter(RB_SYS_SETUP, -1);

@@ -52,6 +52,8 @@ int rb_ftruncate(int fd, off_t len);
 int rb_add_seals(int fd, int seals);
 int rb_fstat(int fd, struct stat *st);
 int rb_close(int fd);
+/* A close-on-exec duplicate of fd, or -errno. */
+int rb_dup_cloexec(int fd);
 
 int rb_uring_setup(unsigned entries, struct rb_io_uring_params *p);
 int rb_uring_register(int fd, unsigned opcode, const void *arg,
