@@ -164,20 +164,33 @@ static int read_vmas(int pid, uint64_t lo, uint64_t hi, struct vmas *vs)
 struct runs {
 	struct regbuf_run *r;
 	unsigned nr, cap;
+	uint64_t pfn_end; /* PFN after the last run, when it is contiguous */
 };
 
-static int add_run(struct runs *rs, uint64_t start, uint64_t len, uint32_t kind,
-		   uint32_t flags, uint64_t folio)
+/* Append [start, start + len). pfn is its first page frame when known (the
+ * kpageflags source): a run stays REGBUF_RUN_PHYS_CONTIG only while every
+ * piece merged into it continues the previous one physically. */
+static int add_run_pfn(struct runs *rs, uint64_t start, uint64_t len,
+		       uint32_t kind, uint32_t flags, uint64_t folio,
+		       uint64_t pfn)
 {
 	struct regbuf_run *last = rs->nr ? &rs->r[rs->nr - 1] : NULL;
 
 	if (!len)
 		return 0;
+	if (!pfn)
+		flags &= ~REGBUF_RUN_PHYS_CONTIG;
 	if (last && last->start + last->len == start && last->kind == kind &&
-	    last->flags == flags && last->folio_size == folio) {
+	    (last->flags & ~REGBUF_RUN_PHYS_CONTIG) ==
+		    (flags & ~REGBUF_RUN_PHYS_CONTIG) &&
+	    last->folio_size == folio) {
+		if (!(flags & REGBUF_RUN_PHYS_CONTIG) || pfn != rs->pfn_end)
+			last->flags &= ~REGBUF_RUN_PHYS_CONTIG;
 		last->len += len;
+		rs->pfn_end = pfn + len / 4096;
 		return 0;
 	}
+	rs->pfn_end = pfn + len / 4096;
 	if (rs->nr == rs->cap) {
 		unsigned cap = rs->cap ? rs->cap * 2 : 16;
 		struct regbuf_run *nr = realloc(rs->r, cap * sizeof(*nr));
@@ -189,6 +202,12 @@ static int add_run(struct runs *rs, uint64_t start, uint64_t len, uint32_t kind,
 	}
 	rs->r[rs->nr++] = (struct regbuf_run){start, len, kind, flags, folio};
 	return 0;
+}
+
+static int add_run(struct runs *rs, uint64_t start, uint64_t len, uint32_t kind,
+		   uint32_t flags, uint64_t folio)
+{
+	return add_run_pfn(rs, start, len, kind, flags, folio, 0);
 }
 
 static uint32_t vma_flags(const struct vma *v)
@@ -274,22 +293,25 @@ static int kpf_vma(int pm, int kpf, const struct vma *v, uint64_t s, uint64_t e,
 	/* Folio being walked: its head virtual address and size so far. */
 	uint64_t f_start = 0, f_pages = 0, f_prev_pfn = 0;
 	uint32_t f_kind = 0;
-	bool contig = true;
 	int ret = 0;
 
-#define FLUSH_FOLIO()                                                          \
-	do {                                                                   \
-		if (f_pages) {                                                 \
-			uint64_t fs = f_pages * 4096;                          \
-			uint64_t lo = f_start < s ? s : f_start;               \
-			ret = add_run(                                         \
-				rs, lo, f_start + fs - lo, f_kind,             \
-				fl | (contig ? REGBUF_RUN_PHYS_CONTIG : 0),    \
-				f_kind == REGBUF_RUN_HUGETLB ? v->kpage : fs); \
-			f_pages = 0;                                           \
-			if (ret)                                               \
-				return ret;                                    \
-		}                                                              \
+	/* A folio's pages are consecutive frames (checked as it is walked). */
+#define FLUSH_FOLIO()                                                         \
+	do {                                                                  \
+		if (f_pages) {                                                \
+			uint64_t fs = f_pages * 4096;                         \
+			uint64_t lo = f_start < s ? s : f_start;              \
+			uint64_t pfn0 = f_prev_pfn - (f_pages - 1) +          \
+					(lo - f_start) / 4096;                \
+			ret = add_run_pfn(                                    \
+				rs, lo, f_start + fs - lo, f_kind,            \
+				fl | REGBUF_RUN_PHYS_CONTIG,                  \
+				f_kind == REGBUF_RUN_HUGETLB ? v->kpage : fs, \
+				pfn0);                                        \
+			f_pages = 0;                                          \
+			if (ret)                                              \
+				return ret;                                   \
+		}                                                             \
 	} while (0)
 
 	/* Start at the folio head if s is inside a THP (at most 2 MiB back). */
@@ -357,13 +379,14 @@ static int kpf_vma(int pm, int kpf, const struct vma *v, uint64_t s, uint64_t e,
 						 : REGBUF_RUN_THP;
 				continue;
 			}
-			ret = add_run(rs, pos, 4096, REGBUF_RUN_4K, fl, 4096);
+			ret = add_run_pfn(rs, pos, 4096, REGBUF_RUN_4K,
+					  fl | REGBUF_RUN_PHYS_CONTIG, 4096,
+					  pfn);
 			if (ret)
 				return ret;
 		}
 	}
 	FLUSH_FOLIO();
-	(void)contig;
 #undef FLUSH_FOLIO
 	/* Trim a folio that runs past e. */
 	if (rs->nr) {
