@@ -61,7 +61,7 @@ $(B)/regbuf: $(TOOL_OBJS) $(STATIC)
 
 # Tests link the static archive: unit tests reach internal symbols and the
 # sys fault seam, which the shared library hides.
-$(B)/tests/%: tests/%.c tests/harness.h $(STATIC)
+$(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) -luring -lpthread -lm $(LDFLAGS)
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "harness.h"
+#include "ring.h"
 #include "sys.h"
 
 #define BS 65536
@@ -21,26 +22,15 @@ static int io_roundtrip(struct io_uring *ring, int fd, struct regbuf_pool *p,
 			unsigned base, uint64_t seed, uint64_t off)
 {
 	struct regbuf_buf w, r;
-	struct io_uring_sqe *sqe;
-	struct io_uring_cqe *cqe;
 	int ok = 1;
 
 	if (regbuf_alloc(p, BS, 0, &w) || regbuf_alloc(p, BS, 0, &r))
 		return 0;
 	t_fill(w.addr, BS, seed);
 	memset(r.addr, 0, BS);
-	sqe = io_uring_get_sqe(ring);
-	io_uring_prep_write_fixed(sqe, fd, w.addr, BS, off, (int)base + w.slot);
-	io_uring_submit_and_wait(ring, 1);
-	io_uring_wait_cqe(ring, &cqe);
-	ok &= cqe->res == BS;
-	io_uring_cqe_seen(ring, cqe);
-	sqe = io_uring_get_sqe(ring);
-	io_uring_prep_read_fixed(sqe, fd, r.addr, BS, off, (int)base + r.slot);
-	io_uring_submit_and_wait(ring, 1);
-	io_uring_wait_cqe(ring, &cqe);
-	ok &= cqe->res == BS;
-	io_uring_cqe_seen(ring, cqe);
+	ok &= t_write_fixed(ring, fd, w.addr, BS, off, (int)base + w.slot) ==
+	      BS;
+	ok &= t_read_fixed(ring, fd, r.addr, BS, off, (int)base + r.slot) == BS;
 	ok &= t_verify(r.addr, BS, seed);
 	regbuf_free(p, &w);
 	regbuf_free(p, &r);
@@ -222,8 +212,6 @@ static void test_shared(int fd)
 	if (!pid) {
 		struct regbuf_pool *q;
 		struct io_uring ring;
-		struct io_uring_sqe *sqe;
-		struct io_uring_cqe *cqe;
 		uint8_t *b;
 
 		if (regbuf_pool_import(regbuf_pool_fd(p), NULL, &q) ||
@@ -232,18 +220,9 @@ static void test_shared(int fd)
 			_exit(2);
 		b = regbuf_pool_base(q);
 		t_fill(b, BS, 4242);
-		sqe = io_uring_get_sqe(&ring);
-		io_uring_prep_write_fixed(sqe, fd, b, BS, 0, 0);
-		io_uring_submit_and_wait(&ring, 1);
-		io_uring_wait_cqe(&ring, &cqe);
-		if (cqe->res != BS)
+		if (t_write_fixed(&ring, fd, b, BS, 0, 0) != BS)
 			_exit(3);
-		io_uring_cqe_seen(&ring, cqe);
-		sqe = io_uring_get_sqe(&ring);
-		io_uring_prep_read_fixed(sqe, fd, b + (1 << 20), BS, 0, 0);
-		io_uring_submit_and_wait(&ring, 1);
-		io_uring_wait_cqe(&ring, &cqe);
-		if (cqe->res != BS)
+		if (t_read_fixed(&ring, fd, b + (1 << 20), BS, 0, 0) != BS)
 			_exit(4);
 		_exit(0);
 	}

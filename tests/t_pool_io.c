@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "harness.h"
+#include "ring.h"
 
 #define NR_RINGS 8
 #define IO_SIZE	 (256 * 1024)
@@ -69,8 +70,6 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 	}
 	for (int r = 0; r < NR_RINGS; r++) {
 		struct regbuf_buf w, rd;
-		struct io_uring_sqe *sqe;
-		struct io_uring_cqe *cqe;
 
 		CHECK_EQ(regbuf_alloc(pool, IO_SIZE, 0, &w), 0);
 		CHECK_EQ(regbuf_alloc(pool, IO_SIZE, 0, &rd), 0);
@@ -78,34 +77,23 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 		t_fill(w.addr, IO_SIZE,
 		       (uint64_t)r + 1 + (uint64_t)backing * 100);
 		memset(rd.addr, 0, IO_SIZE);
-		sqe = io_uring_get_sqe(&rings[r]);
-		io_uring_prep_write_fixed(sqe, fd, w.addr, IO_SIZE,
-					  (uint64_t)r * IO_SIZE,
-					  (int)first[r] + w.slot);
-		CHECK_EQ(io_uring_submit_and_wait(&rings[r], 1), 1);
-		CHECK_EQ(io_uring_wait_cqe(&rings[r], &cqe), 0);
-		CHECK_EQ(cqe->res, IO_SIZE);
-		io_uring_cqe_seen(&rings[r], cqe);
-		sqe = io_uring_get_sqe(&rings[r]);
-		io_uring_prep_read_fixed(sqe, fd, rd.addr, IO_SIZE,
-					 (uint64_t)r * IO_SIZE,
-					 (int)first[r] + rd.slot);
-		CHECK_EQ(io_uring_submit_and_wait(&rings[r], 1), 1);
-		CHECK_EQ(io_uring_wait_cqe(&rings[r], &cqe), 0);
-		CHECK_EQ(cqe->res, IO_SIZE);
-		io_uring_cqe_seen(&rings[r], cqe);
+		CHECK_EQ(t_write_fixed(&rings[r], fd, w.addr, IO_SIZE,
+				       (uint64_t)r * IO_SIZE,
+				       (int)first[r] + w.slot),
+			 IO_SIZE);
+		CHECK_EQ(t_read_fixed(&rings[r], fd, rd.addr, IO_SIZE,
+				      (uint64_t)r * IO_SIZE,
+				      (int)first[r] + rd.slot),
+			 IO_SIZE);
 		CHECK(t_verify(rd.addr, IO_SIZE,
 			       (uint64_t)r + 1 + (uint64_t)backing * 100));
 		CHECK_EQ(regbuf_free(pool, &w), 0);
 		CHECK_EQ(regbuf_free(pool, &rd), 0);
 		if (first[r]) {
 			/* The ring's own buffers are still there. */
-			sqe = io_uring_get_sqe(&rings[r]);
-			io_uring_prep_read_fixed(sqe, fd, own[1], 4096, 0, 1);
-			CHECK_EQ(io_uring_submit_and_wait(&rings[r], 1), 1);
-			CHECK_EQ(io_uring_wait_cqe(&rings[r], &cqe), 0);
-			CHECK_EQ(cqe->res, 4096);
-			io_uring_cqe_seen(&rings[r], cqe);
+			CHECK_EQ(
+				t_read_fixed(&rings[r], fd, own[1], 4096, 0, 1),
+				4096);
 		}
 	}
 	/* Detach in a shuffled order. */
