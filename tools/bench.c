@@ -211,14 +211,7 @@ static int bench_attach(struct opts *o)
 		return 1;
 	}
 	regbuf_pool_info(pool, &info);
-	n = 0;
-	for (unsigned i = 0; i < info.nr_registered_slots && n < 64; i++) {
-		struct regbuf_slot_info s;
-
-		regbuf_pool_slot(pool, i, &s);
-		iov[n].iov_base = (char *)regbuf_pool_base(pool) + s.offset;
-		iov[n++].iov_len = s.len;
-	}
+	n = pool_slot_iovecs(pool, iov, 64);
 	for (r = 0; r < o->repeat; r++) {
 		double t0, a = 0, g = 0;
 

@@ -53,4 +53,9 @@ void print_info(FILE *f, bool brief);
 
 double now_ms(void);
 
+/* The pool's registered slots as iovecs (at most max); returns the count. */
+struct iovec;
+unsigned pool_slot_iovecs(const struct regbuf_pool *pool, struct iovec *iov,
+			  unsigned max);
+
 #endif

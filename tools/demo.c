@@ -221,20 +221,10 @@ int cmd_demo(int argc, char **argv)
 			io_uring_unregister_buffers(&rings[r]);
 		}
 		/* What each ring would pay registering the pool itself. */
+		struct iovec iov[64];
+		unsigned n = pool_slot_iovecs(pool, iov, 64);
+
 		for (int r = 0; r < NR_RINGS; r++) {
-			struct iovec iov[64];
-			unsigned n = 0;
-
-			for (unsigned i = 0;
-			     i < info.nr_registered_slots && n < 64; i++) {
-				struct regbuf_slot_info s;
-
-				regbuf_pool_slot(pool, i, &s);
-				iov[n].iov_base =
-					(char *)regbuf_pool_base(pool) +
-					s.offset;
-				iov[n++].iov_len = s.len;
-			}
 			t0 = now_ms();
 			ret = io_uring_register_buffers(&rings[r], iov, n);
 			reg_us += (now_ms() - t0) * 1e3;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "cli.h"
@@ -147,6 +148,24 @@ double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+unsigned pool_slot_iovecs(const struct regbuf_pool *pool, struct iovec *iov,
+			  unsigned max)
+{
+	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	unsigned n;
+
+	if (regbuf_pool_info(pool, &info))
+		return 0;
+	for (n = 0; n < info.nr_registered_slots && n < max; n++) {
+		struct regbuf_slot_info s;
+
+		regbuf_pool_slot(pool, n, &s);
+		iov[n].iov_base = (char *)regbuf_pool_base(pool) + s.offset;
+		iov[n].iov_len = s.len;
+	}
+	return n;
 }
 
 /* ---- JSON ---- */
