@@ -121,11 +121,15 @@ static inline struct t_held t_held_now(void)
 	return h;
 }
 
+static inline int t_held_same(struct t_held a, struct t_held b)
+{
+	return a.vmpin == b.vmpin && a.fds == b.fds && a.maps == b.maps;
+}
+
 #define CHECK_HELD_SAME(before)                                                \
 	do {                                                                   \
 		struct t_held _n = t_held_now();                               \
-		if (_n.vmpin != (before).vmpin || _n.fds != (before).fds ||    \
-		    _n.maps != (before).maps) {                                \
+		if (!t_held_same(_n, (before))) {                              \
 			fprintf(stderr,                                        \
 				"%s:%d: leak: VmPin %ld->%ld kB, fds "         \
 				"%d->%d, maps %d->%d\n",                       \

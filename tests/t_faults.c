@@ -181,10 +181,8 @@ int main(void)
 						fallbacks++;
 						ops[i].undo(st);
 					}
-					if (t_held_now().vmpin !=
-						    before.vmpin ||
-					    t_held_now().fds != before.fds ||
-					    t_held_now().maps != before.maps) {
+					if (!t_held_same(t_held_now(),
+							 before)) {
 						fprintf(stderr,
 							"%s: fault in %s#%lu "
 							"(op %d): ret %d\n",
