@@ -136,12 +136,13 @@ static int reserve(struct regbuf_pool *p, uint64_t len, uint64_t align)
 	return 0;
 }
 
-static int hugetlb_pages(const struct regbuf_pool *p, const struct level *lv,
-			 uint64_t *free)
+/* Free hugepages of lv's size for the pool's node (0 if unknown). */
+static uint64_t hugetlb_free(const struct regbuf_pool *p,
+			     const struct level *lv)
 {
-	if (rb_free_hugepages(lv->page_size, p->numa_node, free))
-		*free = 0;
-	return 0;
+	uint64_t free;
+
+	return rb_free_hugepages(lv->page_size, p->numa_node, &free) ? 0 : free;
 }
 
 static int obtain_shared(struct regbuf_pool *p,
@@ -157,7 +158,7 @@ static int obtain_shared(struct regbuf_pool *p,
 		int fd;
 
 		if (is_hugetlb(lv->backing)) {
-			hugetlb_pages(p, lv, &free);
+			free = hugetlb_free(p, lv);
 			if (free * lv->page_size < len) {
 				rb_note(p->notes, sizeof(p->notes),
 					"%s: %llu free pages, %llu needed",
@@ -246,7 +247,7 @@ int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 		if (is_hugetlb(lv->backing)) {
 			uint64_t free = 0, n;
 
-			hugetlb_pages(p, lv, &free);
+			free = hugetlb_free(p, lv);
 			/* 1G pages only where they are filled, unless asked
 			 * for; 2M pages round the tail up. */
 			if (asked || lv->backing == REGBUF_BACKING_HUGE_2M)
