@@ -11,6 +11,10 @@
 
 static char out[1 << 16];
 
+/* Runs [wrap] build/<cmd>; stdout (and stderr when stderr_too) lands in out. */
+static bool stderr_too;
+static const char *wrap = "";
+
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
@@ -23,9 +27,9 @@ static int sh(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof(full), "%s/%s 2>/dev/null",
-		 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build",
-		 cmd);
+	snprintf(full, sizeof(full), "%s%s/%s %s", wrap,
+		 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build", cmd,
+		 stderr_too ? "2>&1" : "2>/dev/null");
 	p = popen(full, "r");
 	CHECK(p);
 	n = fread(out, 1, sizeof(out) - 1, p);
@@ -103,9 +107,30 @@ int main(void)
 		 0);
 	CHECK(strstr(out, "advice:"));
 	/* An unmapped address is named. */
+	stderr_too = true;
 	CHECK_EQ(sh("regbuf inspect --pid %d --addr 0x1000 --len 4096", self),
 		 1);
+	CHECK(strstr(out, "0x1000"));
 	CHECK_EQ(sh("regbuf inspect --pid 999999999 --addr 0x1000 --len 4096"),
 		 1);
+	CHECK(strstr(out, "no process 999999999"));
+	/* Another user's process: the permission error is explained. */
+	if (geteuid() == 0 && !access("/usr/bin/setpriv", X_OK))
+		wrap = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+	if (*wrap && sh("regbuf --version") != 0) {
+		printf("  inspect of another user's process: uid 65534 cannot "
+		       "run the build tree, not tried\n");
+		wrap = "";
+	} else if (*wrap) {
+		CHECK_EQ(sh("regbuf inspect --pid %d --addr %p --len 8M", self,
+			    region),
+			 1);
+		CHECK(strstr(out, "permission denied"));
+		wrap = "";
+	} else {
+		printf("  inspect of another user's process: not root, not "
+		       "tried\n");
+	}
+	stderr_too = false;
 	return 0;
 }

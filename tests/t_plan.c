@@ -226,6 +226,69 @@ static void real_kernel(void)
 	munmap(raw, size + M2);
 }
 
+/* Adopting memory the kernel would refuse fails before anything is
+ * registered, and the error names the first offending address. */
+static void expect_refused(void *addr, size_t len, int want, const void *first,
+			   const char *what)
+{
+	struct regbuf_pool *p = (struct regbuf_pool *)0x1;
+	struct t_held before = t_held_now();
+	char hex[32];
+	int ret = regbuf_pool_adopt(addr, len, NULL, &p);
+
+	if (ret != want) {
+		fprintf(stderr, "%s: adopt returned %d, want %d (%s)\n", what,
+			ret, want, regbuf_last_error());
+		exit(1);
+	}
+	CHECK(p == (struct regbuf_pool *)0x1);
+	snprintf(hex, sizeof(hex), "0x%llx",
+		 (unsigned long long)(uintptr_t)first);
+	if (first && !strstr(regbuf_last_error(), hex)) {
+		fprintf(stderr, "%s: error \"%s\" does not name %s\n", what,
+			regbuf_last_error(), hex);
+		exit(1);
+	}
+	CHECK_HELD_SAME(before);
+	printf("  refused %s: %s\n", what, regbuf_last_error());
+}
+
+static void refusals(void)
+{
+	size_t pg = 4096;
+	char path[256];
+	char *m, *ro;
+	int fd;
+
+	/* Partly mapped: the third of four pages is a hole. */
+	m = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED);
+	memset(m, 1, 4 * pg);
+	CHECK_EQ(munmap(m + 2 * pg, pg), 0);
+	expect_refused(m, 4 * pg, -EFAULT, m + 2 * pg, "partly mapped");
+	/* Wholly unmapped. */
+	expect_refused(m + 2 * pg, pg, -EFAULT, m + 2 * pg, "unmapped");
+	/* Read-only after a writable first page. */
+	CHECK_EQ(mprotect(m + 3 * pg, pg, PROT_READ), 0);
+	ro = m + 3 * pg;
+	expect_refused(ro, pg, -EFAULT, ro, "read-only");
+	munmap(m, 2 * pg);
+	munmap(m + 3 * pg, pg);
+	/* A range that wraps around the address space. */
+	expect_refused((void *)(uintptr_t) - (uintptr_t)(2 * pg), 4 * pg,
+		       -EOVERFLOW, NULL, "overflowing range");
+	/* MAP_SHARED of a file on a writeback file system (ext4 here). */
+	fd = t_open_direct(path, sizeof(path), 4 * pg);
+	unlink(path);
+	m = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(m != MAP_FAILED);
+	memset(m, 2, 4 * pg);
+	expect_refused(m, 4 * pg, -EFAULT, m, "shared file mapping");
+	munmap(m, 4 * pg);
+	close(fd);
+}
+
 int main(void)
 {
 	struct regbuf_features f = {.size = sizeof(f)};
@@ -233,5 +296,6 @@ int main(void)
 	regbuf_features_get(&f);
 	synthetic(!!(f.features & REGBUF_FEAT_COALESCE));
 	real_kernel();
+	refusals();
 	return 0;
 }
