@@ -390,6 +390,119 @@ struct regbuf_plan_slot {
 int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
 		struct regbuf_plan_slot *slots, unsigned max_out);
 
+/* ---- Managed provided-buffer rings ------------------------------------ */
+
+/*
+ * A provided-buffer ring (for receives and buffer-select reads) whose
+ * buffers are carved from the pool's registered slots, so every received
+ * buffer is also a fixed buffer: WRITE_FIXED or SEND_ZC it without a copy.
+ * A bufring is used by one thread at a time (like the ring it belongs to);
+ * destroy it before its pool.
+ */
+struct regbuf_bufring;
+
+#define REGBUF_BUFRING_INC                            \
+	(1U << 0) /* incremental consumption (6.12+), \
+		     plain ring where the kernel lacks it */
+#define REGBUF_BUFRING_REQUIRE_INC                                  \
+	(1U << 1) /* with INC: -EOPNOTSUPP instead of a plain ring, \
+		     and for min_left where it is unsupported */
+#define REGBUF_BUFRING_GROW                                             \
+	(1U << 2) /* on ENOBUFS add a group of nbufs more buffers (bgid \
+		     + 1, ...) up to max_groups */
+
+struct regbuf_bufring_opts {
+	uint32_t opts_size;  /* sizeof(struct regbuf_bufring_opts) */
+	uint32_t flags;	     /* REGBUF_BUFRING_* */
+	uint32_t nbufs;	     /* per group: a power of two, 1 .. 32768 */
+	uint32_t buf_size;   /* bytes per buffer, 1 .. the pool's slot size */
+	uint16_t bgid;	     /* first buffer group id */
+	uint16_t max_groups; /* with GROW: most groups (0: 2); nbufs times
+				max_groups must stay <= 65536 (16-bit bids) */
+	uint32_t min_left;   /* INC: retire a buffer once fewer bytes would
+				remain (kernels with min_left; 0: off) */
+	uint32_t reserved[4];
+};
+
+void regbuf_bufring_opts_init(struct regbuf_bufring_opts *opts);
+
+/*
+ * Register a buffer group on ring_fd with nbufs buffers of buf_size bytes
+ * from the pool, all handed to the kernel. The ring's own entries come from
+ * the pool too (or from the kernel when the pool has no page left).
+ * -EINVAL bad arguments; -EEXIST bgid already in use on that ring;
+ * -EOPNOTSUPP no buffer rings here (or INC with REQUIRE_INC); -ENOMEM pool
+ * too small; -EBADF ring_fd not an io_uring. Nothing is left behind.
+ */
+int regbuf_bufring_create(struct regbuf_pool *pool, int ring_fd, uint16_t bgid,
+			  uint32_t nbufs, uint32_t buf_size, uint32_t flags,
+			  struct regbuf_bufring **out);
+int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
+			       const struct regbuf_bufring_opts *opts,
+			       struct regbuf_bufring **out);
+
+/* The group id to put in sqe->buf_group for the next receive: the group
+ * with the most buffers in the kernel. */
+int regbuf_bufring_bgid(const struct regbuf_bufring *br);
+
+#define REGBUF_BUF_RING (1U << 0) /* handle from a bufring */
+#define REGBUF_BUF_MORE                                                 \
+	(1U << 1) /* incremental: the kernel keeps filling this buffer; \
+		     later pieces follow this one's end */
+
+/*
+ * Take what a CQE of a buffer-select request delivered. Returns the number
+ * of buffer handles written (1 for a plain receive; with a bundle up to max,
+ * one per buffer), 0 when the CQE carries no buffer (res 0 at end of
+ * stream), or -errno: the CQE's own error (-ENOBUFS counts as running dry
+ * and, with GROW, adds a group before it returns), -EINVAL when the CQE's
+ * buffer id is not one this bufring has in the kernel, -EMSGSIZE when a
+ * bundle needs more than max handles (nothing taken).
+ * Each handle's addr/len is the data received; slot is its pool slot.
+ */
+int regbuf_bufring_take(struct regbuf_bufring *br, int32_t res,
+			uint32_t cqe_flags, struct regbuf_buf *bufs,
+			unsigned max);
+
+/*
+ * Give a taken handle back, in any order, whenever the application is done
+ * with it (e.g. after a WRITE_FIXED of it completes). The buffer returns to
+ * the kernel once all pieces of it are recycled and the kernel is done
+ * with it. -EINVAL for a handle this bufring did not hand out or one
+ * already recycled.
+ */
+int regbuf_bufring_recycle(struct regbuf_bufring *br, struct regbuf_buf *buf);
+
+struct regbuf_bufring_stats {
+	uint32_t stats_size; /* sizeof(struct regbuf_bufring_stats) */
+	uint32_t flags;	     /* REGBUF_BUFRING_INC if incremental is in use */
+	uint32_t min_left;   /* in use (0: none) */
+	uint32_t buf_size;
+	uint32_t nbufs; /* all groups */
+	uint32_t groups;
+	uint32_t first_bgid;
+	uint32_t ring_in_pool; /* 1: ring entries live in the pool */
+	uint32_t in_kernel;    /* buffers the kernel may fill now */
+	uint32_t held;	       /* buffers the application holds */
+	uint64_t taken;	       /* handles returned by take */
+	uint64_t recycled;     /* handles given back */
+	uint64_t bytes;	       /* bytes received */
+	uint64_t dry;	       /* ENOBUFS completions seen */
+	uint64_t grows;	       /* groups added on ENOBUFS */
+	uint64_t grow_failures;
+};
+
+int regbuf_bufring_stats(const struct regbuf_bufring *br,
+			 struct regbuf_bufring_stats *st);
+
+/*
+ * Unregister every group and return all memory to the pool. Handles still
+ * held become invalid (their memory goes back to the pool): cancel or reap
+ * in-flight receives first. Safe after the ring was closed. Returns 0 or
+ * the first unregister error other than "ring gone".
+ */
+int regbuf_bufring_destroy(struct regbuf_bufring *br);
+
 #ifdef __cplusplus
 }
 #endif

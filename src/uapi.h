@@ -60,6 +60,9 @@ enum {
 #define RB_CQE_F_MORE	       (1U << 1)
 #define RB_CQE_F_BUF_MORE      (1U << 4)
 #define RB_CQE_BUFFER_SHIFT    16
+/* sqe->ioprio of send/recv */
+#define RB_RECV_MULTISHOT  (1U << 1)
+#define RB_RECVSEND_BUNDLE (1U << 4)
 
 /* registration flags */
 #define RB_RSRC_REGISTER_SPARSE	   (1U << 0)

@@ -54,4 +54,39 @@ static inline int regbuf_prep_write(struct io_uring_sqe *sqe, int fd,
 	return 0;
 }
 
+/*
+ * Receive on socket fd into a buffer the kernel picks from the bufring:
+ * multishot (one SQE, a CQE per receive until it ends) when multishot is
+ * non-zero. Hand each CQE to regbuf_bufring_take().
+ */
+static inline void regbuf_prep_recv_select(struct io_uring_sqe *sqe, int fd,
+					   const struct regbuf_bufring *br,
+					   unsigned len, int multishot)
+{
+	if (multishot)
+		io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+	else
+		io_uring_prep_recv(sqe, fd, NULL, len, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = (__u16)regbuf_bufring_bgid(br);
+}
+
+/*
+ * Re-arm a multishot receive that ended (a CQE without IORING_CQE_F_MORE,
+ * e.g. -ENOBUFS after the bufring ran dry): one call, on the group that
+ * has buffers now. Queued, not submitted. Returns 0 or -EBUSY (SQ full).
+ */
+static inline int regbuf_bufring_rearm(struct io_uring *ring,
+				       const struct regbuf_bufring *br, int fd,
+				       __u64 user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe)
+		return -EBUSY;
+	regbuf_prep_recv_select(sqe, fd, br, 0, 1);
+	io_uring_sqe_set_data64(sqe, user_data);
+	return 0;
+}
+
 #endif
