@@ -42,6 +42,8 @@ $(B)/src/%.o: src/%.c $(wildcard src/*.h) include/regbuf.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
 
+$(B)/tools/bench_sink.o: examples/sink.c
+
 $(STATIC): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "regbuf.h"
@@ -201,6 +202,24 @@ static inline int t_io_uring_ok(void)
 
 	regbuf_features_get(&f);
 	return f.io_uring == REGBUF_IO_URING_AVAILABLE;
+}
+
+/* Run a shell command line; its output goes to out (NUL-terminated).
+ * Returns the exit status, or -1 if it did not exit. */
+static inline int t_popen(char *out, size_t n, const char *cmdline)
+{
+	FILE *p = popen(cmdline, "r");
+	size_t got;
+	int st;
+
+	if (!p) {
+		fprintf(stderr, "popen(%s) failed\n", cmdline);
+		exit(1);
+	}
+	got = fread(out, 1, n - 1, p);
+	out[got] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* Deterministic pattern for data checks. */

@@ -20,9 +20,6 @@ static int sh(const char *fmt, ...)
 {
 	char cmd[1024], full[1200];
 	va_list ap;
-	FILE *p;
-	size_t n;
-	int st;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
@@ -30,12 +27,7 @@ static int sh(const char *fmt, ...)
 	snprintf(full, sizeof(full), "%s%s/%s %s", wrap,
 		 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build", cmd,
 		 stderr_too ? "2>&1" : "2>/dev/null");
-	p = popen(full, "r");
-	CHECK(p);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return t_popen(out, sizeof(out), full);
 }
 
 int main(void)

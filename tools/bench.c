@@ -19,7 +19,7 @@
 #include "bench.h"
 
 const char bench_usage[] =
-	"usage: regbuf bench <register|attach|mixed|alloc|io> [options] "
+	"usage: regbuf bench <register|attach|mixed|alloc|io|sink> [options] "
 	"[--json] [--repeat N]\n"
 	"  register [--size S] [--backing 1g|2m|thp|4k]  pool registration vs "
 	"raw vs naive\n"
@@ -31,7 +31,11 @@ const char bench_usage[] =
 	"mutex free list\n"
 	"  io       [--target PATH|auto] [--bs B] [--qd Q] [--seconds S]\n"
 	"                                    CPU per O_DIRECT read by buffer "
-	"kind\n";
+	"kind\n"
+	"  sink     [--conns C] [--seconds S]  receive-to-file with "
+	"WRITE_FIXED from\n"
+	"                                    the buffer ring vs copying "
+	"first\n";
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -589,5 +593,7 @@ int cmd_bench(int argc, char **argv)
 		return bench_alloc(&o);
 	if (!strcmp(sub, "io"))
 		return bench_io(&o);
+	if (!strcmp(sub, "sink"))
+		return bench_sink(&o);
 	return usage_error("bench", "unknown benchmark '%s'", sub);
 }

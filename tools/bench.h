@@ -17,5 +17,6 @@ struct opts {
 
 double median(double *v, int n);
 int bench_io(struct opts *o);
+int bench_sink(struct opts *o);
 
 #endif
