@@ -223,6 +223,11 @@ struct regbuf_slot_info {
 int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
 		     struct regbuf_slot_info *slot);
 
+/* The slot holding addr: returns its index and describes it, or -EFAULT
+ * when addr is not inside the pool. */
+int regbuf_pool_slot_of(const struct regbuf_pool *pool, const void *addr,
+			struct regbuf_slot_info *slot);
+
 enum regbuf_attach_method {
 	REGBUF_ATTACH_CLONE_RANGE = 1, /* clone into a slot range (6.13+) */
 	REGBUF_ATTACH_CLONE = 2,       /* whole-table clone (6.12) */

@@ -199,21 +199,6 @@ static int ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
 	return ext_insert(sf, i, off, len);
 }
 
-static unsigned slot_of(const struct regbuf_pool *p, uint64_t off)
-{
-	unsigned lo = 0, hi = p->nr_slots;
-
-	while (lo + 1 < hi) {
-		unsigned mid = (lo + hi) / 2;
-
-		if (p->slots[mid].offset <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Registered slots first, then the rest (fallback memory). */
 static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align)
 {
@@ -271,7 +256,7 @@ static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 
 		if (!no) {
 			pthread_mutex_lock(&a->lock);
-			ext_give(&a->free[slot_of(a->pool, off)], off, SPAN);
+			ext_give(&a->free[rb_slot_of(a->pool, off)], off, SPAN);
 			pthread_mutex_unlock(&a->lock);
 			free(sp);
 			return -ENOMEM;
@@ -440,7 +425,7 @@ static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
 		struct large *nl = realloc(a->large, cap * sizeof(*nl));
 
 		if (!nl) {
-			ext_give(&a->free[slot_of(a->pool, off)], off, size);
+			ext_give(&a->free[rb_slot_of(a->pool, off)], off, size);
 			off = UINT64_MAX;
 		} else {
 			a->large = nl;
@@ -469,7 +454,7 @@ static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
 
 static void set_slot(struct rb_alloc *a, struct regbuf_buf *buf, uint64_t off)
 {
-	unsigned s = slot_of(a->pool, off);
+	unsigned s = rb_slot_of(a->pool, off);
 
 	buf->slot =
 		a->pool->slots[s].registered ? (int32_t)s : REGBUF_SLOT_NONE;
@@ -546,7 +531,7 @@ static int free_large(struct rb_alloc *a, uint64_t off, size_t len)
 		if (rb_align_up(len, 4096) != size)
 			break;
 		a->large[i] = a->large[--a->nr_large];
-		ext_give(&a->free[slot_of(a->pool, off)], off, size);
+		ext_give(&a->free[rb_slot_of(a->pool, off)], off, size);
 		a->large_bytes -= size;
 		a->large_frees++;
 		a->large_req -= len;

@@ -134,6 +134,22 @@ static inline bool rb_pool_ok(const struct regbuf_pool *p)
 	return p && p->magic == RB_POOL_MAGIC;
 }
 
+/* Index of the slot holding pool offset off (off < p->size). */
+static inline unsigned rb_slot_of(const struct regbuf_pool *p, uint64_t off)
+{
+	unsigned lo = 0, hi = p->nr_slots;
+
+	while (lo + 1 < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (p->slots[mid].offset <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* backing.c */
 int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o);
 int rb_backing_map_fd(struct regbuf_pool *p, int fd, uint64_t size,

@@ -342,6 +342,22 @@ RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
 	return 0;
 }
 
+RB_EXPORT int regbuf_pool_slot_of(const struct regbuf_pool *pool,
+				  const void *addr,
+				  struct regbuf_slot_info *slot)
+{
+	const uint8_t *a = addr;
+	int idx;
+
+	if (!rb_pool_ok(pool) || !slot)
+		return rb_err(-EINVAL,
+			      "regbuf_pool_slot_of: pool and slot needed");
+	if (a < pool->base || a >= pool->base + pool->size)
+		return rb_err(-EFAULT, "%p is not inside the pool", addr);
+	idx = (int)rb_slot_of(pool, (uint64_t)(a - pool->base));
+	return regbuf_pool_slot(pool, (unsigned)idx, slot) ?: idx;
+}
+
 RB_EXPORT int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
 			       struct regbuf_slot_info *slot)
 {

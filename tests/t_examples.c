@@ -25,6 +25,40 @@ static int run(const char *fmt, ...)
 	return st;
 }
 
+/* A few hundred MiB with a tail that is not a whole block. */
+static void tcopy(void)
+{
+	static char chunk[1 << 20];
+	uint64_t size = (320ULL << 20) + 12345;
+	char src[256], dst[300], cmp[700];
+	int fd = t_open_direct(src, sizeof(src), 0), ret;
+
+	close(fd);
+	fd = open(src, O_WRONLY);
+	CHECK(fd >= 0);
+	for (uint64_t off = 0; off < size; off += sizeof(chunk)) {
+		size_t n = size - off < sizeof(chunk) ? (size_t)(size - off)
+						      : sizeof(chunk);
+
+		t_fill(chunk, sizeof(chunk), off);
+		CHECK_EQ(pwrite(fd, chunk, n, (off_t)off), (ssize_t)n);
+	}
+	close(fd);
+	snprintf(dst, sizeof(dst), "%s.copy", src);
+	ret = run("tcopy --threads 4 --qd 8 --bs 1M %s %s", src, dst);
+	if (ret == 0) {
+		CHECK(strstr(out, "matches the copy"));
+		snprintf(cmp, sizeof(cmp), "cmp %s %s 2>&1", src, dst);
+		ret = t_popen(out, sizeof(out), cmp) ? 1 : 0;
+		if (ret)
+			fprintf(stderr, "cmp: %s", out);
+	}
+	unlink(src);
+	unlink(dst);
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(run("tcopy --bs 1000 a b"), 2);
+}
+
 int main(void)
 {
 	struct regbuf_features f = {.size = sizeof(f)};
@@ -48,5 +82,6 @@ int main(void)
 		printf("  sink: no provided-buffer rings on this kernel, not "
 		       "run\n");
 	}
+	tcopy();
 	return 0;
 }

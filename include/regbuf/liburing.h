@@ -55,6 +55,71 @@ static inline int regbuf_prep_write(struct io_uring_sqe *sqe, int fd,
 }
 
 /*
+ * Fixed read (write = 0) or write of [addr, addr + len) of pool memory that
+ * may span several slots (one fixed I/O must lie inside one registered
+ * buffer): one SQE per slot piece, at consecutive file offsets from foff,
+ * linked with IOSQE_IO_LINK so they run in order and a failed or short
+ * piece cancels the rest (-ECANCELED). Every SQE gets user_data. Pieces in
+ * memory that is not registered use plain I/O. Returns the number of SQEs
+ * queued (not submitted), or -EINVAL / -EFAULT (not inside the pool) /
+ * -EBUSY (not enough free SQEs), with nothing queued.
+ */
+static inline int regbuf_prep_rw_span(struct io_uring *ring,
+				      const struct regbuf_pool *pool, int write,
+				      int fd, void *addr, size_t len,
+				      __u64 foff, unsigned base_slot,
+				      __u64 user_data)
+{
+	struct regbuf_slot_info si;
+	char *p = (char *)addr, *end = p + len;
+	unsigned n = 0, i = 0;
+
+	if (!ring || !len || end < p)
+		return -EINVAL;
+	/* Count the pieces first: all or nothing. */
+	while (p < end) {
+		int s = regbuf_pool_slot_of(pool, p, &si);
+		char *base = (char *)regbuf_pool_base(pool);
+
+		if (s < 0)
+			return s;
+		p = base + si.offset + si.len < end ? base + si.offset + si.len
+						    : end;
+		n++;
+	}
+	if (io_uring_sq_space_left(ring) < n)
+		return -EBUSY;
+	for (p = (char *)addr; p < end; i++) {
+		char *base = (char *)regbuf_pool_base(pool);
+		int s = regbuf_pool_slot_of(pool, p, &si);
+		char *stop = base + si.offset + si.len < end
+				     ? base + si.offset + si.len
+				     : end;
+		unsigned l = (unsigned)(stop - p);
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+		if (!si.registered && write)
+			io_uring_prep_write(sqe, fd, p, l, foff);
+		else if (!si.registered)
+			io_uring_prep_read(sqe, fd, p, l, foff);
+		else if (write)
+			io_uring_prep_write_fixed(
+				sqe, fd, p, l, foff,
+				(int)(base_slot + (unsigned)s));
+		else
+			io_uring_prep_read_fixed(
+				sqe, fd, p, l, foff,
+				(int)(base_slot + (unsigned)s));
+		if (i + 1 < n)
+			sqe->flags |= IOSQE_IO_LINK;
+		io_uring_sqe_set_data64(sqe, user_data);
+		foff += l;
+		p = stop;
+	}
+	return (int)n;
+}
+
+/*
  * Receive on socket fd into a buffer the kernel picks from the bufring:
  * multishot (one SQE, a CQE per receive until it ends) when multishot is
  * non-zero. Hand each CQE to regbuf_bufring_take().
