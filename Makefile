@@ -1,6 +1,7 @@
 # regbuf — build, test, install. Plain GNU make, no generator.
 #   make            library, CLI, tests, examples (in build/)
 #   make check      deps + hugepages, test suite, then again under ASan+UBSan
+#                   and under ThreadSanitizer
 #   make demo       deps, then `regbuf demo`
 #   make bench      deps, then every benchmark into bench/results/
 #   make install PREFIX=/usr/local DESTDIR=...
@@ -82,6 +83,14 @@ check: deps hugepages
 	$(MAKE) all
 	tests/run.sh $(B)
 	$(MAKE) check-san
+	$(MAKE) check-tsan
+
+# ThreadSanitizer: the concurrent tests (allocator, ring churn, tcopy,
+# stress) and everything else, in a separate build.
+check-tsan:
+	$(MAKE) B=build-tsan SAN="-fsanitize=thread -fno-omit-frame-pointer" all
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+		REGBUF_SANITIZED=1 tests/run.sh build-tsan
 
 check-san:
 	$(MAKE) B=build-san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
@@ -127,5 +136,5 @@ install: $(STATIC) $(SHARED) $(B)/regbuf $(B)/regbuf.pc
 clean:
 	rm -rf build build-san build-gcc build-clang
 
-.PHONY: all deps hugepages check check-san demo bench format format-check install clean
+.PHONY: all deps hugepages check check-san check-tsan demo bench format format-check install clean
 .SECONDARY:
