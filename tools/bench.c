@@ -471,6 +471,63 @@ static double run_alloc(int kind, int threads, struct regbuf_pool *pool,
 	return sum / threads;
 }
 
+/*
+ * Fragmentation under a mixed workload: random sizes (half 512 B..16 KiB,
+ * a third 16 KiB..1 MiB, the rest 1..8 MiB), allocated and freed at
+ * random with allocation slightly more likely, on a fresh 64 MiB pool until
+ * the first allocation fails. Returns the bytes asked for that are live at
+ * that moment, as a fraction of the pool: 1.0 would be no fragmentation
+ * and no rounding at all.
+ */
+static double fill_at_first_failure(unsigned seed, double *rounded)
+{
+	enum { MAXLIVE = 16384 };
+	static struct regbuf_buf live[MAXLIVE];
+	struct regbuf_pool_opts po;
+	struct regbuf_pool *pool;
+	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1, bytes = 0;
+	unsigned n = 0;
+	double fill = -1;
+
+	regbuf_pool_opts_init(&po);
+	po.size = 64ULL << 20;
+	if (regbuf_pool_create(&po, &pool))
+		return -1;
+	regbuf_pool_info(pool, &info);
+	for (unsigned step = 0; step < 10000000; step++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (n && (x % 100 >= 55 || n == MAXLIVE)) {
+			unsigned k = (unsigned)((x >> 20) % n);
+
+			bytes -= live[k].len;
+			regbuf_free(pool, &live[k]);
+			live[k] = live[--n];
+			continue;
+		}
+		unsigned c = (unsigned)((x >> 8) % 100);
+		uint64_t r = x >> 24;
+		size_t len = c < 50   ? 512 + r % (16384 - 512)
+			     : c < 85 ? 16384 + r % ((1 << 20) - 16384)
+				      : (1 << 20) + r % (7 << 20);
+
+		if (regbuf_alloc(pool, len, 0, &live[n])) {
+			struct regbuf_alloc_stats st;
+
+			regbuf_alloc_stats(pool, &st);
+			fill = (double)bytes / (double)info.size;
+			*rounded = (double)st.bytes_in_use / (double)info.size;
+			break;
+		}
+		bytes += len;
+		n++;
+	}
+	while (n)
+		regbuf_free(pool, &live[--n]);
+	regbuf_pool_destroy(pool);
+	return fill;
+}
+
 static int bench_alloc(struct opts *o)
 {
 	struct regbuf_pool_opts po;
@@ -497,6 +554,11 @@ static int bench_alloc(struct opts *o)
 		mf[r] = run_alloc(2, o->threads, NULL, &m, &err);
 	}
 	double a = median(rb, r), b = median(ml, r), c = median(mf, r);
+	double fills[64], rounded[64];
+
+	for (int k = 0; k < r; k++)
+		fills[k] = fill_at_first_failure((unsigned)k + 1, &rounded[k]);
+	double fill = median(fills, r), held = median(rounded, r);
 
 	if (o->json) {
 		struct json j;
@@ -507,6 +569,8 @@ static int bench_alloc(struct opts *o)
 		json_num(&j, "regbuf_ns_per_pair", a);
 		json_num(&j, "malloc_ns_per_pair", b);
 		json_num(&j, "mutex_freelist_ns_per_pair", c);
+		json_num(&j, "fill_at_first_failure", fill);
+		json_num(&j, "held_at_first_failure", held);
 		json_int(&j, "errors", err);
 		json_int(&j, "repeat", r);
 		json_end(&j);
@@ -517,6 +581,10 @@ static int bench_alloc(struct opts *o)
 		printf("  %-22s %7.1f ns per pair\n", "regbuf", a);
 		printf("  %-22s %7.1f ns per pair\n", "glibc malloc/free", b);
 		printf("  %-22s %7.1f ns per pair\n", "mutex free list", c);
+		printf("  mixed 512 B..8 MiB workload on 64 MiB: first failure "
+		       "with %.0f%% of the pool asked for, %.0f%% handed out "
+		       "(median of %d seeds)\n",
+		       fill * 100, held * 100, r);
 		if (err)
 			printf("  %d errors!\n", err);
 	}
