@@ -5,7 +5,7 @@ set -e
 what=${1:-build}
 pkgs="build-essential pkg-config liburing-dev clang"
 case "$what" in
-bench) pkgs="$pkgs fio gnuplot-nox" ;;
+bench) pkgs="$pkgs fio gnuplot-nox jq" ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -29,7 +29,8 @@ const char bench_usage[] =
 	"plan\n"
 	"  alloc    [--threads T]            regbuf_alloc/free vs malloc vs a "
 	"mutex free list\n"
-	"  io       [--target PATH|auto] [--bs B] [--qd Q] [--seconds S]\n"
+	"  io       [--target PATH|auto [--fill]] [--bs B] [--qd Q] [--seconds "
+	"S]\n"
 	"                                    CPU per O_DIRECT read by buffer "
 	"kind\n"
 	"  sink     [--conns C] [--seconds S]  receive-to-file with "
@@ -638,6 +639,8 @@ int cmd_bench(int argc, char **argv)
 			o.seconds = atof(v), i++;
 		else if (!strcmp(argv[i], "--target") && v)
 			o.target = v, i++;
+		else if (!strcmp(argv[i], "--fill"))
+			o.fill = true;
 		else if (!strcmp(argv[i], "--conns") && v)
 			o.conns = atoi(v), i++;
 		else

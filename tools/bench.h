@@ -13,6 +13,7 @@ struct opts {
 	int64_t bs;
 	double seconds;
 	const char *target;
+	bool fill; /* bench io: write the check pattern to --target first */
 };
 
 double median(double *v, int n);

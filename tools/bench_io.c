@@ -74,6 +74,17 @@ static int open_target(const struct opts *o, struct target *t)
 		struct stat st;
 
 		snprintf(t->path, sizeof(t->path), "%s", o->target);
+		if (o->fill) {
+			/* The pattern every mode checks its reads against. */
+			int fd = open(t->path, O_WRONLY);
+
+			if (fd < 0 || fstat(fd, &st))
+				return -errno;
+			fill_target(fd, S_ISREG(st.st_mode)
+						? (uint64_t)st.st_size
+						: (uint64_t)lseek(fd, 0, SEEK_END));
+			close(fd);
+		}
 		t->fd = open(t->path, O_RDONLY | O_DIRECT);
 		if (t->fd < 0 || fstat(t->fd, &st))
 			return -errno;
