@@ -119,7 +119,12 @@ int regbuf_backing_parse(const char *name);
 #define REGBUF_POOL_NO_POPULATE (1U << 2) /* leave the memory untouched */
 #define REGBUF_POOL_PARTIAL	(1U << 3) /* register what memlock allows */
 #define REGBUF_POOL_NO_REGISTER (1U << 4) /* memory only, no anchor ring */
-#define REGBUF_POOL_FLAGS_ALL	(0x1fU)
+/* Let fork() children inherit a copy of a private pool. By default the
+ * memory is MADV_DONTFORK: the kernel would have to copy every pinned page
+ * into the child at fork time (1 GiB of hugepages for a 1 GiB pool, or
+ * ENOMEM when none are free). SHARED pools are always inherited, shared. */
+#define REGBUF_POOL_FORK_COPY (1U << 5)
+#define REGBUF_POOL_FLAGS_ALL (0x3fU)
 
 struct regbuf_pool_opts {
 	uint32_t opts_size; /* sizeof(struct regbuf_pool_opts) */

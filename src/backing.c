@@ -97,6 +97,9 @@ static int map_chunk(struct regbuf_pool *p, const struct level *lv,
 		ret = rb_madvise(got, len, MADV_NOHUGEPAGE);
 	if (!ret && p->numa_node >= 0)
 		ret = rb_mbind(got, len, p->numa_node);
+	/* fork() would copy pinned private pages eagerly: keep them out. */
+	if (!ret && fd < 0 && !(p->flags & REGBUF_POOL_FORK_COPY))
+		ret = rb_madvise(got, len, MADV_DONTFORK);
 	if (ret) {
 		/* Put the reservation back in place of the failed chunk. */
 		void *r = NULL;

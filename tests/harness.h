@@ -128,9 +128,16 @@ static inline int t_held_same(struct t_held a, struct t_held b)
 	return a.vmpin == b.vmpin && a.fds == b.fds && a.maps == b.maps;
 }
 
+/* Closing a ring releases its buffers from a kernel work item, a little
+ * after close() returns: give it up to two seconds to settle. */
 #define CHECK_HELD_SAME(before)                                                \
 	do {                                                                   \
 		struct t_held _n = t_held_now();                               \
+		for (int _i = 0; _i < 200 && !t_held_same(_n, (before));       \
+		     _i++) {                                                   \
+			usleep(10000);                                         \
+			_n = t_held_now();                                     \
+		}                                                              \
 		if (!t_held_same(_n, (before))) {                              \
 			fprintf(stderr,                                        \
 				"%s:%d: leak: VmPin %ld->%ld kB, fds "         \

@@ -43,7 +43,8 @@ static void block_io_uring(void)
 		_exit(T_SKIP);
 }
 
-static int blocked_child(void)
+/* sysctl: 1 = io_uring disabled by kernel.io_uring_disabled=2 */
+static int blocked_child(int sysctl)
 {
 	struct regbuf_features f = {.size = sizeof(f)};
 	struct regbuf_pool_opts o;
@@ -53,11 +54,13 @@ static int blocked_child(void)
 	char cmd[512], out[4096] = "";
 	FILE *pp;
 
-	block_io_uring();
+	if (!sysctl)
+		block_io_uring();
 	CHECK_EQ(regbuf_features_get(&f), 0);
-	CHECK_EQ(f.io_uring, REGBUF_IO_URING_BLOCKED);
+	CHECK_EQ(f.io_uring,
+		 sysctl ? REGBUF_IO_URING_DISABLED : REGBUF_IO_URING_BLOCKED);
 	CHECK_EQ(f.io_uring_errno, EPERM);
-	CHECK(strstr(f.why, "seccomp"));
+	CHECK(strstr(f.why, sysctl ? "io_uring_disabled" : "seccomp"));
 	/* The pool degrades to plain aligned memory. */
 	regbuf_pool_opts_init(&o);
 	o.size = 4 << 20;
@@ -80,23 +83,88 @@ static int blocked_child(void)
 	CHECK(pp);
 	CHECK(fgets(out, sizeof(out), pp));
 	CHECK_EQ(pclose(pp), 0);
-	CHECK(strstr(out, "\"io_uring\":\"blocked\""));
+	CHECK(strstr(out, sysctl ? "\"io_uring\":\"disabled\""
+				 : "\"io_uring\":\"blocked\""));
 	CHECK(strstr(out, "\"io_uring_errno\":1"));
 	return 0;
 }
 
-int main(void)
+#define DISABLED_PATH "/proc/sys/kernel/io_uring_disabled"
+
+static int read_disabled(void)
+{
+	FILE *f = fopen(DISABLED_PATH, "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int write_disabled(int v)
+{
+	FILE *f = fopen(DISABLED_PATH, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%d\n", v) > 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* kernel.io_uring_disabled=2 for the time of one child, then restored,
+ * whatever the child did. Returns 1 if tried. */
+static int sysctl_disabled(void)
+{
+	int old = read_disabled(), st, rc;
+	pid_t pid;
+
+	if (old < 0 || geteuid() != 0) {
+		printf("io_uring_disabled=2: %s, not tried\n",
+		       old < 0 ? "no such sysctl" : "not root");
+		return 0;
+	}
+	if (write_disabled(2)) {
+		printf("io_uring_disabled=2: cannot write the sysctl, not "
+		       "tried\n");
+		return 0;
+	}
+	fflush(stdout);
+	/* A fresh process: this one has its probe results cached. */
+	pid = fork();
+	if (!pid) {
+		alarm(60);
+		execl("/proc/self/exe", "t_probe", "--disabled-child",
+		      (char *)NULL);
+		_exit(127);
+	}
+	rc = pid > 0 ? (int)waitpid(pid, &st, 0) : -1;
+	CHECK_EQ(write_disabled(old), 0);
+	CHECK_EQ(read_disabled(), old);
+	CHECK(rc == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	printf("io_uring_disabled=2 reported as disabled; pool degraded; "
+	       "sysctl restored to %d\n",
+	       old);
+	return 1;
+}
+
+int main(int argc, char **argv)
 {
 	struct regbuf_features f = {.size = sizeof(f)};
 	int v = kver(), st;
 	pid_t pid;
 
+	if (argc == 2 && !strcmp(argv[1], "--disabled-child"))
+		return blocked_child(1);
 	/* The child probes from scratch: fork before this process caches
 	 * its own probe results. */
 	pid = fork();
 	CHECK(pid >= 0);
 	if (!pid)
-		_exit(blocked_child());
+		_exit(blocked_child(0));
 	CHECK_EQ(regbuf_features_get(&f), 0);
 	/* Bad sizes are refused, nothing else read. */
 	{
@@ -150,5 +218,6 @@ int main(void)
 		t_skip("cannot install a seccomp filter here");
 	CHECK_EQ(WEXITSTATUS(st), 0);
 	printf("seccomp-blocked io_uring reported as blocked; pool degraded\n");
+	sysctl_disabled();
 	return 0;
 }

@@ -80,9 +80,10 @@ static int open_target(const struct opts *o, struct target *t)
 
 			if (fd < 0 || fstat(fd, &st))
 				return -errno;
-			fill_target(fd, S_ISREG(st.st_mode)
-						? (uint64_t)st.st_size
-						: (uint64_t)lseek(fd, 0, SEEK_END));
+			fill_target(fd,
+				    S_ISREG(st.st_mode)
+					    ? (uint64_t)st.st_size
+					    : (uint64_t)lseek(fd, 0, SEEK_END));
 			close(fd);
 		}
 		t->fd = open(t->path, O_RDONLY | O_DIRECT);
