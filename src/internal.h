@@ -163,6 +163,7 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot);
 /* registry.c */
 int rb_registry_register(struct regbuf_pool *p);
 void rb_registry_teardown(struct regbuf_pool *p);
+void rb_registry_prune(struct regbuf_pool *p);
 extern uint64_t rb_process_charge; /* bytes regbuf pinned in this process */
 
 /* alloc.c */

@@ -328,6 +328,8 @@ RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
 	info->nr_chunks = p->nr_chunks;
 	info->nr_slots = p->nr_slots;
 	info->nr_registered_slots = p->nr_registered;
+	/* Rings closed without a detach are forgotten, not counted. */
+	rb_registry_prune((struct regbuf_pool *)p);
 	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
 	info->nr_attached = p->nr_attached;
 	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);

@@ -357,6 +357,28 @@ RB_EXPORT int regbuf_pool_detach(struct regbuf_pool *pool, int ring_fd)
 	return ret;
 }
 
+/* Forget attachments whose ring was closed (fd gone or now another file). */
+void rb_registry_prune(struct regbuf_pool *p)
+{
+	struct rb_attachment **pp = &p->att;
+
+	pthread_mutex_lock(&p->lock);
+	while (*pp) {
+		struct rb_attachment *a = *pp;
+		struct stat st;
+
+		if (!rb_fstat(a->fd, &st) && st.st_ino == a->ino &&
+		    st.st_dev == a->dev) {
+			pp = &a->next;
+			continue;
+		}
+		*pp = a->next;
+		free(a);
+		p->nr_attached--;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 void rb_registry_teardown(struct regbuf_pool *p)
 {
 	struct rb_attachment *a, *next;
