@@ -132,7 +132,7 @@ struct regbuf_pool_opts {
 	uint64_t size;	    /* bytes; rounded up to the page size chosen */
 	int32_t backing;    /* enum regbuf_backing */
 	int32_t numa_node;  /* -1: any node */
-	uint32_t populate_threads; /* 0: one per online CPU */
+	uint32_t populate_threads; /* 0: one per online CPU; at most 1024 */
 	uint32_t reserved0;
 	uint64_t max_slot_size; /* 0: 1 GiB (the kernel's limit) */
 	uint64_t reserved[4];

@@ -80,6 +80,9 @@ static int check_opts(const struct regbuf_pool_opts *o, bool need_size)
 	if (o->numa_node < -1 || o->numa_node >= 1024)
 		return rb_err(-EINVAL, "numa_node %d out of range",
 			      o->numa_node);
+	if (o->populate_threads > 1024)
+		return rb_err(-EINVAL, "populate_threads %u: at most 1024",
+			      o->populate_threads);
 	if (o->max_slot_size &&
 	    (o->max_slot_size & 4095 || o->max_slot_size > RB_MAX_BUF_SIZE))
 		return rb_err(-EINVAL,

@@ -59,6 +59,67 @@ static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
 		      (unsigned long long)((used + need + 1023) >> 10));
 }
 
+/* Every live anchor ring of this process: never a destination for attach
+ * (cloning into another pool's anchor would replace that pool's slots). */
+static pthread_mutex_t anchors_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct anchor_id {
+	dev_t dev;
+	ino_t ino;
+} * anchors;
+static unsigned nr_anchors, cap_anchors;
+
+static int anchor_add(int fd)
+{
+	struct stat st;
+	int ret = rb_fstat(fd, &st);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&anchors_lock);
+	if (nr_anchors == cap_anchors) {
+		unsigned c = cap_anchors ? cap_anchors * 2 : 8;
+		struct anchor_id *n = realloc(anchors, c * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&anchors_lock);
+			return -ENOMEM;
+		}
+		anchors = n;
+		cap_anchors = c;
+	}
+	anchors[nr_anchors++] = (struct anchor_id){st.st_dev, st.st_ino};
+	pthread_mutex_unlock(&anchors_lock);
+	return 0;
+}
+
+static void anchor_remove(int fd)
+{
+	struct stat st;
+
+	if (rb_fstat(fd, &st))
+		return;
+	pthread_mutex_lock(&anchors_lock);
+	for (unsigned i = 0; i < nr_anchors; i++)
+		if (anchors[i].dev == st.st_dev &&
+		    anchors[i].ino == st.st_ino) {
+			anchors[i] = anchors[--nr_anchors];
+			break;
+		}
+	pthread_mutex_unlock(&anchors_lock);
+}
+
+static bool is_anchor(const struct stat *st)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&anchors_lock);
+	for (unsigned i = 0; i < nr_anchors && !found; i++)
+		found = anchors[i].dev == st->st_dev &&
+			anchors[i].ino == st->st_ino;
+	pthread_mutex_unlock(&anchors_lock);
+	return found;
+}
+
 int rb_registry_register(struct regbuf_pool *p)
 {
 	const struct regbuf_features *f = rb_features();
@@ -88,6 +149,13 @@ int rb_registry_register(struct regbuf_pool *p)
 	t0 = rb_now_ns();
 	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, p->iov, fit);
 	p->register_ns = rb_now_ns() - t0;
+	if (!ret) {
+		ret = anchor_add(fd);
+		if (ret) {
+			rb_close(fd);
+			return rb_err(ret, "out of memory");
+		}
+	}
 	if (ret) {
 		char a[32];
 
@@ -253,8 +321,8 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 			      RB_MAX_REG_BUFFERS);
 	if (ring_fd < 0 || rb_fstat(ring_fd, &st))
 		return rb_err(-EBADF, "fd %d is not open", ring_fd);
-	if (ring_fd == pool->anchor_fd)
-		return rb_err(-EINVAL, "fd %d is the pool's own anchor ring",
+	if (ring_fd == pool->anchor_fd || is_anchor(&st))
+		return rb_err(-EINVAL, "fd %d is a regbuf pool's anchor ring",
 			      ring_fd);
 	a = calloc(1, sizeof(*a));
 	if (!a)
@@ -401,6 +469,7 @@ void rb_registry_teardown(struct regbuf_pool *p)
 		/* Unregister explicitly: closing a ring tears it down
 		 * asynchronously, and VmPin should drop now. */
 		rb_uring_register(p->anchor_fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+		anchor_remove(p->anchor_fd);
 		rb_close(p->anchor_fd);
 		p->anchor_fd = -1;
 		__atomic_sub_fetch(&rb_process_charge, p->charge,

@@ -129,15 +129,22 @@ static inline int t_held_same(struct t_held a, struct t_held b)
 }
 
 /* Closing a ring releases its buffers from a kernel work item, a little
- * after close() returns: give it up to two seconds to settle. */
+ * after close() returns: give it up to two seconds to settle. Returns what
+ * is held then (equal to before unless something leaked). */
+static inline struct t_held t_held_settled(struct t_held before)
+{
+	struct t_held n = t_held_now();
+
+	for (int i = 0; i < 200 && !t_held_same(n, before); i++) {
+		usleep(10000);
+		n = t_held_now();
+	}
+	return n;
+}
+
 #define CHECK_HELD_SAME(before)                                                \
 	do {                                                                   \
-		struct t_held _n = t_held_now();                               \
-		for (int _i = 0; _i < 200 && !t_held_same(_n, (before));       \
-		     _i++) {                                                   \
-			usleep(10000);                                         \
-			_n = t_held_now();                                     \
-		}                                                              \
+		struct t_held _n = t_held_settled(before);                     \
 		if (!t_held_same(_n, (before))) {                              \
 			fprintf(stderr,                                        \
 				"%s:%d: leak: VmPin %ld->%ld kB, fds "         \

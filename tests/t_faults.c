@@ -9,6 +9,7 @@
 #include <liburing.h>
 
 #include "harness.h"
+#include "internal.h"
 #include "sys.h"
 
 typedef int (*op_fn)(void **state);
@@ -79,6 +80,56 @@ static void undo_attach(void *st)
 	regbuf_pool_detach(attach_pool, attach_ring.ring_fd);
 }
 
+/* Attach then detach: a failed detach leaves the ring attached, and a
+ * second detach (the fault has fired) cleans up. */
+static int op_detach(void **st)
+{
+	int ret = regbuf_pool_attach(attach_pool, attach_ring.ring_fd, 2);
+
+	*st = NULL;
+	if (ret < 0)
+		return ret;
+	ret = regbuf_pool_detach(attach_pool, attach_ring.ring_fd);
+	if (ret) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", regbuf_last_error());
+		CHECK_EQ(regbuf_pool_detach(attach_pool, attach_ring.ring_fd),
+			 0);
+		return rb_err(ret, "%s", why);
+	}
+	return 0;
+}
+
+/* A pool with a ring attached, destroyed: whatever fails inside destroy,
+ * everything is released. */
+static int op_destroy(void **st)
+{
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	struct io_uring r;
+	int ret;
+
+	*st = NULL;
+	regbuf_pool_opts_init(&o);
+	o.size = 4 << 20;
+	ret = regbuf_pool_create(&o, &p);
+	if (ret)
+		return ret;
+	if (io_uring_queue_init(2, &r, 0)) {
+		regbuf_pool_destroy(p);
+		return -ENOMEM;
+	}
+	regbuf_pool_attach(p, r.ring_fd, 0);
+	regbuf_pool_destroy(p);
+	io_uring_queue_exit(&r);
+	return 0;
+}
+static void undo_nothing(void *st)
+{
+	(void)st;
+}
+
 static int op_alloc_big(void **st)
 {
 	struct regbuf_buf *b = calloc(1, sizeof(*b));
@@ -111,6 +162,8 @@ static const struct op ops[] = {
 	{"adopt", op_adopt, undo_pool},
 	{"attach", op_attach, undo_attach},
 	{"alloc", op_alloc_big, undo_alloc},
+	{"detach", op_detach, undo_nothing},
+	{"destroy", op_destroy, undo_nothing},
 };
 
 static const int errnos[] = {ENOMEM, EPERM, EFAULT, EINVAL, EBUSY};
@@ -181,7 +234,7 @@ int main(void)
 						fallbacks++;
 						ops[i].undo(st);
 					}
-					if (!t_held_same(t_held_now(),
+					if (!t_held_same(t_held_settled(before),
 							 before)) {
 						fprintf(stderr,
 							"%s: fault in %s#%lu "
