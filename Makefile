@@ -4,6 +4,7 @@
 #                   and under ThreadSanitizer
 #   make demo       deps, then `regbuf demo`
 #   make bench      deps, then every benchmark into bench/results/
+#   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (clang)
 #   make install PREFIX=/usr/local DESTDIR=...
 
 VERSION_MAJOR := 0
@@ -30,6 +31,9 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_OBJS := $(TOOL_SRCS:tools/%.c=$(B)/tools/%.o)
 TEST_SRCS := $(wildcard tests/t_*.c)
 TESTS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+# The fuzz harnesses also build as replay tests over their corpus.
+FUZZERS := api plan
+TESTS += $(FUZZERS:%=$(B)/tests/t_fuzz_%)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
 
@@ -67,6 +71,10 @@ $(B)/regbuf: $(TOOL_OBJS) $(STATIC)
 $(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) -luring -lpthread -lm $(LDFLAGS)
+
+$(B)/tests/t_fuzz_%: fuzz/fuzz_%.c fuzz/replay.c include/regbuf.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ fuzz/fuzz_$*.c fuzz/replay.c $(STATIC) -luring -lpthread -lm $(LDFLAGS)
 
 $(B)/examples/%: examples/%.c include/regbuf.h include/regbuf/liburing.h $(STATIC)
 	@mkdir -p $(dir $@)
@@ -107,6 +115,18 @@ bench: deps hugepages
 	@$(MAKE) -s all
 	bench/run.sh $(B)
 
+# libFuzzer (clang): each harness for FUZZ_SECONDS against the real kernel,
+# corpus seeded from fuzz/corpus/, crashes kept in build-fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+fuzz: DEPS = fuzz
+fuzz: deps hugepages
+	$(MAKE) -s B=build-fuzz CC=clang SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" build-fuzz/libregbuf.a
+	for f in $(FUZZERS); do \
+		clang $(BASE_CFLAGS) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz_$$f \
+			fuzz/fuzz_$$f.c build-fuzz/libregbuf.a -luring -lpthread -lm || exit 1; \
+	done
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+
 C_FILES = $(wildcard src/*.c src/*.h include/*.h include/regbuf/*.h tools/*.c tools/*.h tests/*.c tests/*.h examples/*.c fuzz/*.c)
 
 format:
@@ -136,5 +156,5 @@ install: $(STATIC) $(SHARED) $(B)/regbuf $(B)/regbuf.pc
 clean:
 	rm -rf build build-san build-gcc build-clang
 
-.PHONY: all deps hugepages check check-san check-tsan demo bench format format-check install clean
+.PHONY: all deps hugepages check check-san check-tsan fuzz demo bench format format-check install clean
 .SECONDARY:

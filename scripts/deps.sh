@@ -6,6 +6,7 @@ what=${1:-build}
 pkgs="build-essential pkg-config liburing-dev clang"
 case "$what" in
 bench) pkgs="$pkgs fio gnuplot-nox jq" ;;
+fuzz) pkgs="$pkgs libclang-rt-14-dev" ;;
 esac
 missing=""
 for p in $pkgs; do

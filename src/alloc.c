@@ -144,11 +144,14 @@ static int ext_insert(struct slot_free *sf, unsigned at, uint64_t off,
 
 /* First fit of len aligned to align (relative to the pool base, whose own
  * alignment the caller accounted for). Returns the offset or UINT64_MAX. */
-static uint64_t ext_take(struct slot_free *sf, uint64_t len, uint64_t align)
+/* First fit of len bytes whose address base + offset is aligned to align
+ * (base 0: the offset itself is aligned). */
+static uint64_t ext_take(struct slot_free *sf, uint64_t len, uint64_t align,
+			 uint64_t base)
 {
 	for (unsigned i = 0; i < sf->nr; i++) {
 		struct extent *e = &sf->ext[i];
-		uint64_t start = rb_align_up(e->off, align);
+		uint64_t start = rb_align_up(base + e->off, align) - base;
 		uint64_t end = e->off + e->len;
 
 		if (start + len > end || start + len < start)
@@ -200,7 +203,8 @@ static int ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
 }
 
 /* Registered slots first, then the rest (fallback memory). */
-static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align)
+static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align,
+			 uint64_t base)
 {
 	struct regbuf_pool *p = a->pool;
 
@@ -210,7 +214,7 @@ static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align)
 
 			if (p->slots[s].registered != (pass == 0))
 				continue;
-			off = ext_take(&a->free[s], len, align);
+			off = ext_take(&a->free[s], len, align, base);
 			if (off != UINT64_MAX)
 				return off;
 		}
@@ -243,7 +247,7 @@ static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 	if (!sp)
 		return -ENOMEM;
 	pthread_mutex_lock(&a->lock);
-	off = take_any(a, SPAN, SPAN);
+	off = take_any(a, SPAN, SPAN, 0); /* span table index: offset aligned */
 	pthread_mutex_unlock(&a->lock);
 	if (off == UINT64_MAX) {
 		free(sp);
@@ -419,7 +423,9 @@ static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
 	uint64_t size = rb_align_up(len, 4096), off;
 
 	pthread_mutex_lock(&a->lock);
-	off = take_any(a, size, align < 4096 ? 4096 : align);
+	/* The caller asked for an aligned address, whatever the base. */
+	off = take_any(a, size, align < 4096 ? 4096 : align,
+		       (uint64_t)(uintptr_t)a->pool->base);
 	if (off != UINT64_MAX && a->nr_large == a->cap_large) {
 		unsigned cap = a->cap_large ? a->cap_large * 2 : 16;
 		struct large *nl = realloc(a->large, cap * sizeof(*nl));
