@@ -58,6 +58,7 @@ int bench_sink(struct opts *o)
 		json_num(&j, "copy_cpu_ns_per_mib", ccpu);
 		json_num(&j, "speedup", c > 0 ? z / c : 0);
 		json_u64(&j, "zero_copy_dry", dry);
+		json_bool(&j, "incremental", inc);
 		json_bool(&j, "verified", verified);
 		json_int(&j, "repeat", r);
 		json_end(&j);
