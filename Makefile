@@ -5,6 +5,7 @@
 #   make demo       deps, then `regbuf demo`
 #   make bench      deps, then every benchmark into bench/results/
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (clang)
+#   make check-kernel KERNEL=6.1   the suite on Debian's 6.1 kernel in QEMU
 #   make install PREFIX=/usr/local DESTDIR=...
 
 VERSION_MAJOR := 0
@@ -115,6 +116,15 @@ bench: deps hugepages
 	@$(MAKE) -s all
 	bench/run.sh $(B)
 
+# What the QEMU kernel runs take into their initramfs (built with -static).
+static-tree: $(B)/regbuf $(TESTS) $(EXAMPLES)
+
+# The suite on Debian's own kernel of another release, under QEMU.
+KERNEL ?= 6.1
+check-kernel: DEPS = build
+check-kernel: deps
+	tests/kernels/run.sh $(KERNEL)
+
 # libFuzzer (clang): each harness for FUZZ_SECONDS against the real kernel,
 # corpus seeded from fuzz/corpus/, crashes kept in build-fuzz/crashes/.
 FUZZ_SECONDS ?= 60
@@ -156,5 +166,5 @@ install: $(STATIC) $(SHARED) $(B)/regbuf $(B)/regbuf.pc
 clean:
 	rm -rf build build-san build-gcc build-clang
 
-.PHONY: all deps hugepages check check-san check-tsan fuzz demo bench format format-check install clean
+.PHONY: all deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

@@ -439,7 +439,8 @@ void regbuf_bufring_opts_init(struct regbuf_bufring_opts *opts);
 /*
  * Register a buffer group on ring_fd with nbufs buffers of buf_size bytes
  * from the pool, all handed to the kernel. The ring's own entries come from
- * the pool too (or from the kernel when the pool has no page left).
+ * the pool too (when it has no page left: from the kernel on 6.4+, from a
+ * page regbuf maps itself before).
  * -EINVAL bad arguments; -EEXIST bgid already in use on that ring;
  * -EOPNOTSUPP no buffer rings here (or INC with REQUIRE_INC); -ENOMEM pool
  * too small; -EBADF ring_fd not an io_uring. Nothing is left behind.

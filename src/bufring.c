@@ -17,7 +17,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 #include "sys.h"
@@ -72,6 +74,72 @@ struct regbuf_bufring {
 };
 
 static uint32_t br_next_tag = 1;
+
+/*
+ * Where the kernel's head of a buffer group starts. A fresh group starts at
+ * 0, but some kernels (6.1 seen) keep the head of a low group id across
+ * unregister and register on the same ring. With IORING_REGISTER_PBUF_STATUS
+ * (6.8+) the head is read from the kernel; before that, regbuf remembers the
+ * head its own bufrings left behind, per ring and group id.
+ */
+#define HEADS 256
+static pthread_mutex_t heads_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct head_mark {
+	dev_t dev;
+	ino_t ino;
+	uint16_t bgid;
+	uint16_t head;
+	bool used;
+} heads[HEADS];
+static unsigned heads_next;
+
+static struct head_mark *head_find(const struct stat *st, uint16_t bgid)
+{
+	for (unsigned i = 0; i < HEADS; i++)
+		if (heads[i].used && heads[i].dev == st->st_dev &&
+		    heads[i].ino == st->st_ino && heads[i].bgid == bgid)
+			return &heads[i];
+	return NULL;
+}
+
+static uint16_t head_start(int ring_fd, uint16_t bgid)
+{
+	struct rb_buf_status bs = {.buf_group = bgid};
+	struct head_mark *m;
+	struct stat st;
+	uint16_t head = 0;
+
+	if (!rb_uring_register(ring_fd, RB_REGISTER_PBUF_STATUS, &bs, 1))
+		return (uint16_t)bs.head;
+	if (rb_fstat(ring_fd, &st))
+		return 0;
+	pthread_mutex_lock(&heads_lock);
+	m = head_find(&st, bgid);
+	if (m)
+		head = m->head;
+	pthread_mutex_unlock(&heads_lock);
+	return head;
+}
+
+static void head_remember(int ring_fd, uint16_t bgid, uint16_t head)
+{
+	struct head_mark *m;
+	struct stat st;
+
+	if (rb_fstat(ring_fd, &st))
+		return;
+	pthread_mutex_lock(&heads_lock);
+	m = head_find(&st, bgid);
+	if (!m) {
+		m = &heads[heads_next++ % HEADS];
+		*m = (struct head_mark){.dev = st.st_dev,
+					.ino = st.st_ino,
+					.bgid = bgid,
+					.used = true};
+	}
+	m->head = head;
+	pthread_mutex_unlock(&heads_lock);
+}
 
 RB_EXPORT void regbuf_bufring_opts_init(struct regbuf_bufring_opts *o)
 {
@@ -153,9 +221,11 @@ static int carve(struct regbuf_bufring *br, unsigned gi)
 	return 0;
 }
 
-/* Ring entries: a page-aligned piece of the pool, or kernel pages. */
-static void ring_memory(struct regbuf_bufring *br, struct br_group *g,
-			struct rb_buf_reg *reg)
+/* Ring entries: a page-aligned piece of the pool; when the pool is full,
+ * kernel pages (IOU_PBUF_RING_MMAP, 6.4+) or, before 6.4, pages of our
+ * own. */
+static int ring_memory(struct regbuf_bufring *br, struct br_group *g,
+		       struct rb_buf_reg *reg)
 {
 	g->ring_bytes = rb_align_up(
 		(uint64_t)br->nbufs * sizeof(struct br_entry), 4096);
@@ -163,10 +233,25 @@ static void ring_memory(struct regbuf_bufring *br, struct br_group *g,
 		g->ring = g->ring_mem.addr;
 		memset(g->ring, 0, g->ring_bytes);
 		reg->ring_addr = (uint64_t)(uintptr_t)g->ring;
-		return;
+		return 0;
 	}
 	memset(&g->ring_mem, 0, sizeof(g->ring_mem));
-	reg->flags |= RB_PBUF_RING_MMAP;
+	if (rb_kernel_version() >= 6004) {
+		reg->flags |= RB_PBUF_RING_MMAP;
+		return 0;
+	}
+	{
+		void *m;
+		int ret = rb_mmap(
+			&m, NULL, g->ring_bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+		if (ret)
+			return ret;
+		g->ring = m;
+		reg->ring_addr = (uint64_t)(uintptr_t)m;
+	}
+	return 0;
 }
 
 static void group_release(struct regbuf_bufring *br, struct br_group *g)
@@ -205,16 +290,17 @@ static int add_group(struct regbuf_bufring *br, unsigned gi)
 			     br->nbufs, br->buf_size);
 		goto undo_blocks;
 	}
-	ring_memory(br, g, &reg);
+	ret = ring_memory(br, g, &reg);
+	if (ret) {
+		rb_err(ret, "no memory for the ring entries");
+		goto undo_blocks;
+	}
 	reg.ring_entries = br->nbufs;
 	reg.bgid = g->bgid;
 	if (br->inc) {
 		reg.flags |= RB_PBUF_RING_INC;
 		reg.min_left = br->min_left;
 	}
-	if (g->ring) /* fill before the kernel can look */
-		for (uint32_t i = 0; i < br->nbufs; i++)
-			post(br, gi * br->nbufs + i);
 	ret = rb_uring_register(br->ring_fd, RB_REGISTER_PBUF_RING, &reg, 1);
 	if (ret) {
 		if (ret == -EEXIST)
@@ -233,7 +319,7 @@ static int add_group(struct regbuf_bufring *br, unsigned gi)
 		goto undo_ring;
 	}
 	g->registered = true;
-	if (!g->ring) {
+	if (reg.flags & RB_PBUF_RING_MMAP) {
 		void *m;
 		uint64_t off = RB_OFF_PBUF_RING |
 			       ((uint64_t)g->bgid << RB_OFF_PBUF_SHIFT);
@@ -248,9 +334,12 @@ static int add_group(struct regbuf_bufring *br, unsigned gi)
 			goto undo_ring;
 		}
 		g->ring = m;
-		for (uint32_t i = 0; i < br->nbufs; i++)
-			post(br, gi * br->nbufs + i);
 	}
+	/* Nothing can use the group yet: post every buffer from the head
+	 * the kernel starts at. */
+	g->tail = head_start(br->ring_fd, g->bgid);
+	for (uint32_t i = 0; i < br->nbufs; i++)
+		post(br, gi * br->nbufs + i);
 	publish_tail(g);
 	br->nr_groups = gi + 1;
 	br->st.in_kernel += br->nbufs;
@@ -572,6 +661,10 @@ RB_EXPORT int regbuf_bufring_destroy(struct regbuf_bufring *br)
 
 		if (!br->groups[i].registered)
 			continue;
+		/* The kernel's head: all posted minus those still in it. */
+		head_remember(br->ring_fd, br->groups[i].bgid,
+			      (uint16_t)(br->groups[i].tail -
+					 br->groups[i].in_kernel));
 		r = unregister(br, &br->groups[i]);
 		/* A closed ring already dropped its groups. */
 		if (r && r != -EBADF && r != -ENXIO && !ret)

@@ -142,6 +142,18 @@ static inline struct t_held t_held_settled(struct t_held before)
 	return n;
 }
 
+/* VmPin once pending releases settled (up to two seconds), in kB. */
+static inline long t_vmpin_settled(long want)
+{
+	long v = t_vmpin_kb();
+
+	for (int i = 0; i < 200 && v != want; i++) {
+		usleep(10000);
+		v = t_vmpin_kb();
+	}
+	return v;
+}
+
 #define CHECK_HELD_SAME(before)                                                \
 	do {                                                                   \
 		struct t_held _n = t_held_settled(before);                     \

@@ -222,7 +222,8 @@ static void real_kernel(void)
 	CHECK(regbuf_pool_detach(p, ring.ring_fd) == 0);
 	io_uring_queue_exit(&ring);
 	regbuf_pool_destroy(p);
-	CHECK_EQ(t_vmpin_kb(), pin0);
+	/* some kernels unpin released buffers from deferred work */
+	CHECK_EQ(t_vmpin_settled(pin0), pin0);
 	munmap(raw, size + M2);
 }
 

@@ -17,8 +17,11 @@
 #define NR_RINGS 8
 #define IO_SIZE	 (256 * 1024)
 
+static bool clone_ranges;
+
 static int run_backing(int backing, uint64_t size, int *skipped)
 {
+	unsigned roomy = 0;
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *pool;
 	struct regbuf_pool_info info = {.info_size = sizeof(info)};
@@ -65,6 +68,24 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 
 	for (int r = 0; r < NR_RINGS; r++) {
 		ret = regbuf_pool_attach(pool, rings[r].ring_fd, first[r]);
+		if (ret == -ENOSPC && first[r] && !clone_ranges) {
+			/* Before 6.13 a ring's table cannot grow: attach says
+			 * so and leaves the ring's own buffers alone. Give it
+			 * room (empty slots after its own) and retry. */
+			unsigned n = first[r] + info.nr_registered_slots;
+			struct iovec *iov = calloc(n, sizeof(*iov));
+
+			CHECK(iov);
+			iov[0] = (struct iovec){own[0], 4096};
+			iov[1] = (struct iovec){own[1], 4096};
+			CHECK_EQ(io_uring_unregister_buffers(&rings[r]), 0);
+			CHECK_EQ(io_uring_register_buffers(&rings[r], iov, n),
+				 0);
+			free(iov);
+			ret = regbuf_pool_attach(pool, rings[r].ring_fd,
+						 first[r]);
+			roomy++;
+		}
 		CHECK(ret > 0);
 		/* Attaching again is refused, nothing changes. */
 		CHECK_EQ(regbuf_pool_attach(pool, rings[r].ring_fd, first[r]),
@@ -115,6 +136,11 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 	}
 	regbuf_pool_destroy(pool);
 	CHECK_HELD_SAME(before);
+	if (roomy)
+		printf("  %s: %u rings with their own small table refused "
+		       "(-ENOSPC, no clone ranges here), attached after "
+		       "registering room\n",
+		       regbuf_backing_name(backing), roomy);
 	printf("  %s: %u slot(s), 8 rings attached, data verified\n",
 	       regbuf_backing_name(backing), info.nr_slots);
 out_rings:
@@ -193,8 +219,12 @@ int main(void)
 {
 	int skipped = 0, tried = 0;
 
+	struct regbuf_features f = {.size = sizeof(f)};
+
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");
+	regbuf_features_get(&f);
+	clone_ranges = f.features & REGBUF_FEAT_CLONE_RANGES;
 	tried++, run_backing(REGBUF_BACKING_PAGES, 32 << 20, &skipped);
 	tried++, run_backing(REGBUF_BACKING_THP, 64 << 20, &skipped);
 	tried++, run_backing(REGBUF_BACKING_HUGE_2M, 64 << 20, &skipped);

@@ -1,0 +1,135 @@
+#!/bin/sh
+# Run the test suite on another kernel, under QEMU:
+#
+#   tests/kernels/run.sh [6.1]          (make check-kernel KERNEL=6.1)
+#
+# Fetches Debian's own kernel package for that release through apt
+# (`apt-get download`, nothing else), builds the CLI, tests and examples
+# statically, packs them with busybox-static and the kernel's own virtio,
+# ext4 and loop modules into an initramfs, boots it with no network (KVM
+# when it works, software emulation otherwise), runs tests/run.sh as root
+# inside on an ext4 disk, and brings back over the serial console the
+# runner's summary line, its exit code and `regbuf info --json`.
+# Exit status: the suite's. Everything lands in build-kernel/<version>/.
+set -e
+KERNEL=${1:-${KERNEL:-6.1}}
+case "$KERNEL" in
+6.1) release=bookworm ;;
+*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1)" >&2; exit 2 ;;
+esac
+TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-1500} # seconds for the whole guest run
+W=build-kernel/$KERNEL
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+log() { echo "== $*" >&2; }
+
+scripts/deps.sh kernel
+
+# ---- the kernel package --------------------------------------------------
+if [ ! -f "$W/vmlinuz" ]; then
+	log "fetching Debian's linux-image for $KERNEL ($release) with apt-get download"
+	rm -rf "$W/pkg" && mkdir -p "$W/pkg"
+	(cd "$W/pkg" && apt-get download linux-image-amd64 >/dev/null 2>&1) || {
+		apt-get update -q >/dev/null && (cd "$W/pkg" && apt-get download linux-image-amd64 >/dev/null 2>&1)
+	}
+	real=$(dpkg-deb -f "$W"/pkg/linux-image-amd64_*.deb Depends | sed 's/ (.*//; s/,.*//')
+	case "$real" in
+	linux-image-"$KERNEL".*) ;;
+	*) echo "run.sh: apt offers $real, not a $KERNEL kernel" >&2; exit 1 ;;
+	esac
+	(cd "$W/pkg" && apt-get download "$real" >/dev/null 2>&1)
+	dpkg-deb -x "$W"/pkg/"$real"_*.deb "$W/pkg/root"
+	cp "$W"/pkg/root/boot/vmlinuz-* "$W/vmlinuz"
+	echo "$real" >"$W/package"
+fi
+kver=$(ls "$W/pkg/root/lib/modules")
+mods=$W/pkg/root/lib/modules/$kver
+
+# ---- static build ------------------------------------------------------------
+log "static build of the CLI, tests and examples"
+make -s B=build-static LDFLAGS=-static static-tree >&2
+
+# ---- initramfs ---------------------------------------------------------------
+log "initramfs"
+R=$W/initramfs
+rm -rf "$R"
+mkdir -p "$R/bin" "$R/sbin" "$R/proc" "$R/sys" "$R/dev" "$R/tmp" "$R/mnt" \
+	"$R/modules" "$R/regbuf/build" "$R/regbuf/tests" "$R/regbuf/fuzz"
+cp "$(command -v busybox)" "$R/bin/busybox"
+for a in $(busybox --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$R/bin/$a"
+done
+cp -r build-static/regbuf build-static/tests build-static/examples "$R/regbuf/build/"
+rm -f "$R"/regbuf/build/tests/*.o
+cp tests/run.sh "$R/regbuf/tests/"
+cp -r fuzz/corpus "$R/regbuf/fuzz/"
+[ -d fuzz/regressions ] && cp -r fuzz/regressions "$R/regbuf/fuzz/"
+
+# The kernel's own modules, dependencies first.
+modinfo_deps() {
+	objcopy -O binary --only-section=.modinfo "$1" /dev/stdout 2>/dev/null |
+		tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '
+}
+order=""
+add_mod() {
+	local f d
+	case " $order " in *" $1 "*) return ;; esac
+	f=$(find "$mods" -name "$1.ko" | head -n1)
+	[ -n "$f" ] || { echo "run.sh: module $1 not in the package" >&2; exit 1; }
+	for d in $(modinfo_deps "$f"); do add_mod "$d"; done
+	cp "$f" "$R/modules/"
+	order="$order $1"
+}
+for m in virtio_pci virtio_blk crc32c_generic ext4 loop; do add_mod "$m"; done
+echo "$order" >"$R/modules/order"
+
+cat >"$R/init" <<'EOF'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "insmod $m failed"; done
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+sleep 1
+mount -t ext4 /dev/vda /mnt || echo "REGBUF-NOTE: no ext4 disk"
+cd /regbuf
+echo "REGBUF-KERNEL $(uname -r)"
+echo "REGBUF-INFO $(build/regbuf info --json)"
+only=$(sed -n 's/.*regbuf.only=\([^ ]*\).*/\1/p' /proc/cmdline)
+REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build
+echo "REGBUF-EXIT $?"
+sync
+poweroff -f
+EOF
+chmod +x "$R/init"
+(cd "$R" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$W/initramfs.gz"
+
+# ---- disk and boot -----------------------------------------------------------
+rm -f "$W/disk.img"
+truncate -s 3G "$W/disk.img"
+mkfs.ext4 -q -F "$W/disk.img"
+accel="-accel tcg"
+# KVM only with the CPU's virtualization flag: a /dev/kvm without it (some
+# nested setups) accepts the accelerator but never runs the guest.
+if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && echo quit | timeout 20 qemu-system-x86_64 -accel kvm \
+	-machine none -display none -nodefaults -monitor stdio >/dev/null 2>&1; then
+	accel="-accel kvm"
+fi
+log "booting $kver ($accel), up to ${TIMEOUT}s"
+start=$(date +%s)
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m 5G -smp 2 \
+	-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
+	-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=640 transparent_hugepage=madvise" \
+	-drive file="$W/disk.img",if=virtio,format=raw -nic none \
+	-nographic -no-reboot -serial file:"$W/console.log" -monitor none \
+	>/dev/null 2>&1 || true
+secs=$(($(date +%s) - start))
+tr -d '\r' <"$W/console.log" >"$W/console.txt"
+grep -E '^(PASS|FAIL|SKIP) ' "$W/console.txt" >&2 || true
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/console.txt" | tail -n1)
+rc=$(sed -n 's/^REGBUF-EXIT \([0-9]*\).*/\1/p' "$W/console.txt" | tail -n1)
+sed -n 's/^REGBUF-INFO //p' "$W/console.txt" | tail -n1 >"$W/info.json"
+echo "kernel $(sed -n 's/^REGBUF-KERNEL //p' "$W/console.txt" | tail -n1) under QEMU, ${secs}s: ${summary:-no summary (see $W/console.txt)}"
+[ -n "$rc" ] || { echo "run.sh: the guest did not finish (timeout or crash)" >&2; exit 1; }
+exit "$rc"
