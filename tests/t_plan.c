@@ -216,9 +216,12 @@ static void real_kernel(void)
 		}
 	}
 	printf("  real kernel: %u slots, charge %llu KiB = VmPin delta, "
-	       "fdinfo lists %u buffers\n",
+	       "fdinfo lists %u buffers, %llu bio_vecs predicted for %llu "
+	       "MiB\n",
 	       info.nr_slots, (unsigned long long)(info.memlock_charge >> 10),
-	       info.nr_registered_slots);
+	       info.nr_registered_slots,
+	       (unsigned long long)info.predicted_bvecs,
+	       (unsigned long long)(size >> 20));
 	CHECK(regbuf_pool_detach(p, ring.ring_fd) == 0);
 	io_uring_queue_exit(&ring);
 	regbuf_pool_destroy(p);

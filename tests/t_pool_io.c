@@ -22,6 +22,7 @@ static bool clone_ranges;
 static int run_backing(int backing, uint64_t size, int *skipped)
 {
 	unsigned roomy = 0;
+	int method = 0;
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *pool;
 	struct regbuf_pool_info info = {.info_size = sizeof(info)};
@@ -87,6 +88,7 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 			roomy++;
 		}
 		CHECK(ret > 0);
+		method = ret;
 		/* Attaching again is refused, nothing changes. */
 		CHECK_EQ(regbuf_pool_attach(pool, rings[r].ring_fd, first[r]),
 			 -EEXIST);
@@ -141,8 +143,9 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 		       "(-ENOSPC, no clone ranges here), attached after "
 		       "registering room\n",
 		       regbuf_backing_name(backing), roomy);
-	printf("  %s: %u slot(s), 8 rings attached, data verified\n",
-	       regbuf_backing_name(backing), info.nr_slots);
+	printf("  %s: %u slot(s), 8 rings attached by %s, data verified\n",
+	       regbuf_backing_name(backing), info.nr_slots,
+	       regbuf_attach_method_name(method));
 out_rings:
 	/* Unregister first: ring teardown after close is asynchronous and
 	 * would move VmPin under the next backing's measurement. */

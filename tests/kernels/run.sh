@@ -10,7 +10,8 @@
 # when it works, software emulation otherwise), runs tests/run.sh as root
 # inside on an ext4 disk, and brings back over the serial console the
 # runner's summary line, its exit code and `regbuf info --json`.
-# Exit status: the suite's. Everything lands in build-kernel/<version>/.
+# Exit status: the suite's (77: the kernel could not be fetched, nothing
+# was run). Everything lands in build-kernel/<version>/.
 set -e
 KERNEL=${1:-${KERNEL:-6.1}}
 case "$KERNEL" in
@@ -29,8 +30,11 @@ scripts/deps.sh kernel
 if [ ! -f "$W/vmlinuz" ]; then
 	log "fetching Debian's linux-image for $KERNEL ($release) with apt-get download"
 	rm -rf "$W/pkg" && mkdir -p "$W/pkg"
-	(cd "$W/pkg" && apt-get download linux-image-amd64 >/dev/null 2>&1) || {
-		apt-get update -q >/dev/null && (cd "$W/pkg" && apt-get download linux-image-amd64 >/dev/null 2>&1)
+	(cd "$W/pkg" && apt-get download linux-image-amd64 >/dev/null 2>&1) ||
+		{ apt-get update -q >/dev/null 2>&1 &&
+			(cd "$W/pkg" && apt-get download linux-image-amd64 >/dev/null 2>&1); } || {
+		echo "run.sh: apt cannot fetch linux-image-amd64 here: not run" >&2
+		exit 77
 	}
 	real=$(dpkg-deb -f "$W"/pkg/linux-image-amd64_*.deb Depends | sed 's/ (.*//; s/,.*//')
 	case "$real" in
@@ -109,7 +113,7 @@ chmod +x "$R/init"
 rm -f "$W/disk.img"
 truncate -s 3G "$W/disk.img"
 mkfs.ext4 -q -F "$W/disk.img"
-accel="-accel tcg"
+accel="-accel tcg -cpu max"
 # KVM only with the CPU's virtualization flag: a /dev/kvm without it (some
 # nested setups) accepts the accelerator but never runs the guest.
 if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && echo quit | timeout 20 qemu-system-x86_64 -accel kvm \

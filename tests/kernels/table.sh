@@ -1,0 +1,57 @@
+#!/bin/sh
+# Features by kernel, every cell taken from the suite's own output:
+#   tests/kernels/table.sh [VERSION...]        (after tests/kernels/run.sh)
+# Columns: each guest kernel run under build-kernel/<version>/, then this
+# machine's kernel (the whole suite is run here, verbosely).
+set -e
+B=${B:-build}
+[ $# -gt 0 ] || set -- 6.1
+host=$(mktemp)
+trap 'rm -f "$host" "$host.info"' EXIT
+REGBUF_VERBOSE=1 tests/run.sh "$B" >"$host" 2>&1 || true
+"$B/regbuf" info --json >"$host.info"
+
+# cell LOG INFO ROW
+cell() {
+	log=$1 info=$2
+	case "$3" in
+	kernel) jq -r .kernel "$info" ;;
+	suite) grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -n1 ;;
+	feature:*) jq -r --arg k "${3#feature:}" 'if .features[$k] then "yes" else "no" end' "$info" ;;
+	attach) sed -n 's/.*2m: .*attached by \([a-z_]*\).*/\1/p' "$log" | head -n1 ;;
+	bvecs) sed -n 's/.* \([0-9]*\) bio_vecs predicted for 16 MiB.*/\1/p' "$log" | head -n1 ;;
+	source) sed -n 's/.*"source":"\([a-z_]*\)".*/\1/p' "$log" | head -n1 ;;
+	inc) grep -o 'incremental[^:]*: [^,]*[a-z ,]*' "$log" | head -n1 | sed 's/^incremental[^:]*: //' ;;
+	bundle) grep -oE 'bundles?: [^|]*' "$log" | head -n1 | sed 's/^bundles\{0,1\}: //' ;;
+	disabled) grep -o 'io_uring_disabled=2[^;]*' "$log" | head -n1 | sed 's/^io_uring_disabled=2:\{0,1\} //' ;;
+	esac
+}
+
+rows="kernel suite feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query attach bvecs source inc bundle disabled"
+label() {
+	case "$1" in
+	kernel) echo "kernel" ;;
+	suite) echo "test suite" ;;
+	feature:*) echo "probe: ${1#feature:}" ;;
+	attach) echo "how a ring gets a 2m pool (t_pool_io)" ;;
+	bvecs) echo "bio_vecs for 16 MiB (2 MiB 4K + 14 MiB THP) (t_plan)" ;;
+	source) echo "folio map source (t_cli)" ;;
+	inc) echo "incremental buffer rings (t_bufring)" ;;
+	bundle) echo "receive bundles (t_bufring)" ;;
+	disabled) echo "io_uring_disabled=2 (t_probe)" ;;
+	esac
+}
+
+printf '| |'
+for v in "$@"; do printf ' Debian %s (QEMU) |' "$v"; done
+printf ' this machine |\n|---|'
+for v in "$@"; do printf -- '---|'; done
+printf -- '---|\n'
+for r in $rows; do
+	printf '| %s |' "$(label "$r")"
+	for v in "$@"; do
+		tr -d '\r' <"build-kernel/$v/console.log" >"build-kernel/$v/console.txt"
+		printf ' %s |' "$(cell "build-kernel/$v/console.txt" "build-kernel/$v/info.json" "$r")"
+	done
+	printf ' %s |\n' "$(cell "$host" "$host.info" "$r")"
+done
