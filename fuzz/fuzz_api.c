@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(bufs, 0, sizeof(bufs));
 	for (unsigned steps = 0; steps < 64 && in.pos < in.n; steps++) {
-		unsigned op = take8(&in) % 12, pi = take8(&in) % NPOOL;
+		unsigned op = take8(&in) % 13, pi = take8(&in) % NPOOL;
 		struct regbuf_pool *p = pools[pi];
 
 		switch (op) {
@@ -98,6 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (f & 0x80)
 				o.reserved[1] = 1;
 			o.populate_threads = take8(&in) % 3;
+			if (o.flags & REGBUF_POOL_GROWABLE)
+				o.max_size = o.size * (take8(&in) % 4 + 1);
 			if (p)
 				break;
 			if (!regbuf_pool_create(&o, &np)) {
@@ -280,6 +282,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				      "stats failed");
 			break;
 		}
+		case 12: /* grow (GROWABLE pools; the rest refuse) */
+			if (p) {
+				size_t before = regbuf_pool_size(p);
+				int r = regbuf_pool_grow(
+					p, (size_t)take16(&in) * 4096);
+
+				check(r < 0 || regbuf_pool_size(p) > before,
+				      "growth without more memory");
+				check(r >= 0 || regbuf_pool_size(p) == before,
+				      "failed growth changed the size");
+			}
+			break;
 		case 11: /* bufring destroy with handles held */
 			if (br) {
 				regbuf_bufring_destroy(br);

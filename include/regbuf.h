@@ -124,7 +124,12 @@ int regbuf_backing_parse(const char *name);
  * into the child at fork time (1 GiB of hugepages for a 1 GiB pool, or
  * ENOMEM when none are free). SHARED pools are always inherited, shared. */
 #define REGBUF_POOL_FORK_COPY (1U << 5)
-#define REGBUF_POOL_FLAGS_ALL (0x3fU)
+/* The pool may grow up to opts->max_size: regbuf_pool_grow() adds a
+ * registered chunk (attached rings receive its slots), and regbuf_alloc()
+ * grows the pool by itself instead of failing with -ENOMEM, by at least its
+ * current size (at most 8 chunks in all). Not with SHARED or PARTIAL. */
+#define REGBUF_POOL_GROWABLE  (1U << 6)
+#define REGBUF_POOL_FLAGS_ALL (0x7fU)
 
 struct regbuf_pool_opts {
 	uint32_t opts_size; /* sizeof(struct regbuf_pool_opts) */
@@ -135,7 +140,8 @@ struct regbuf_pool_opts {
 	uint32_t populate_threads; /* 0: one per online CPU; at most 1024 */
 	uint32_t reserved0;
 	uint64_t max_slot_size; /* 0: 1 GiB (the kernel's limit) */
-	uint64_t reserved[4];
+	uint64_t max_size;	/* GROWABLE: most bytes the pool may reach */
+	uint64_t reserved[3];
 };
 
 /* Fill *opts with defaults: AUTO backing, any node, populate. */
@@ -223,6 +229,19 @@ struct regbuf_slot_info {
 	uint64_t bvecs;	 /* predicted bio_vecs */
 	uint64_t charge; /* predicted memlock charge, bytes */
 };
+
+/*
+ * Add at least len bytes to a GROWABLE pool: a new chunk after the current
+ * end (same backing when the machine has it, with the usual fallback),
+ * populated, planned, registered on an anchor ring of its own, and given
+ * to every attached ring at the slots following the pool's (clone with
+ * ranges, or registering into the ring's table when it has room). Existing
+ * buffers and addresses do not move. Returns the index of the first new
+ * slot, or -errno with nothing changed: -EINVAL not GROWABLE or len 0,
+ * -ENOSPC beyond max_size / 16384 slots / 8 chunks, or an attached ring
+ * that cannot take the slots, -ENOMEM no memory or memlock.
+ */
+int regbuf_pool_grow(struct regbuf_pool *pool, size_t len);
 
 /* Describe slot idx (0 .. nr_slots-1). */
 int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,

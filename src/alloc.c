@@ -209,7 +209,7 @@ static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align,
 	struct regbuf_pool *p = a->pool;
 
 	for (int pass = 0; pass < 2; pass++)
-		for (unsigned s = 0; s < p->nr_slots; s++) {
+		for (unsigned s = 0; s < rb_pool_nr_slots(p); s++) {
 			uint64_t off;
 
 			if (p->slots[s].registered != (pass == 0))
@@ -466,6 +466,33 @@ static void set_slot(struct rb_alloc *a, struct regbuf_buf *buf, uint64_t off)
 		a->pool->slots[s].registered ? (int32_t)s : REGBUF_SLOT_NONE;
 }
 
+/* Straight from the extents; a GROWABLE pool grows once when that fails
+ * (after checking, under the grow lock, that no other thread just did). */
+static int alloc_raw_or_grow(struct regbuf_pool *pool, size_t len, size_t align,
+			     struct regbuf_buf *buf)
+{
+	int ret = rb_alloc_raw(pool, len, align, buf);
+
+	if (ret == -ENOMEM && (pool->flags & REGBUF_POOL_GROWABLE)) {
+		uint64_t want =
+			rb_align_up(2 * (uint64_t)len + align, 2 * RB_MIB);
+
+		pthread_mutex_lock(&pool->grow_lock);
+		/* doubling: the 8 chunks a pool may have go a long way */
+		if (want < pool->size)
+			want = pool->size;
+		ret = rb_alloc_raw(pool, len, align, buf);
+		if (ret == -ENOMEM) {
+			if (want > pool->max_size - pool->size)
+				want = pool->max_size - pool->size;
+			if (want >= len && rb_pool_grow_locked(pool, want) >= 0)
+				ret = rb_alloc_raw(pool, len, align, buf);
+		}
+		pthread_mutex_unlock(&pool->grow_lock);
+	}
+	return ret ? rb_err(ret, "pool exhausted for %zu bytes", len) : 0;
+}
+
 RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 			   struct regbuf_buf *buf)
 {
@@ -473,7 +500,6 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	struct tcache *tc;
 	uint64_t need, off;
 	unsigned c;
-	int ret;
 
 	if (__builtin_expect(!rb_pool_ok(pool) || !buf || !pool->alloc, 0))
 		return rb_err(-EINVAL, "regbuf_alloc: pool and buf needed");
@@ -489,21 +515,15 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	need = len > align ? len : align;
 	buf->flags = 0;
 	buf->bid = 0;
-	if (need > MAX_CLASS || ((uintptr_t)pool->base & (align - 1))) {
-		ret = rb_alloc_raw(pool, len, align, buf);
-		return ret ? rb_err(ret, "pool exhausted for %zu bytes", len)
-			   : 0;
-	}
+	if (need > MAX_CLASS || ((uintptr_t)pool->base & (align - 1)))
+		return alloc_raw_or_grow(pool, len, align, buf);
 	c = class_of(need);
 	tc = tc_get(a);
 	if (__builtin_expect(!tc, 0))
 		return rb_err(-ENOMEM, "out of memory");
-	if (!tc->cls[c].nr && refill(a, tc, c)) {
+	if (!tc->cls[c].nr && refill(a, tc, c))
 		/* No whole span left for this class: take pages directly. */
-		ret = rb_alloc_raw(pool, len, align, buf);
-		return ret ? rb_err(ret, "pool exhausted for %zu bytes", len)
-			   : 0;
-	}
+		return alloc_raw_or_grow(pool, len, align, buf);
 	off = tc->cls[c].off[--tc->cls[c].nr];
 	{
 		struct span *sp = a->spans[off >> SPAN_SHIFT];
@@ -566,7 +586,7 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 				     (buf->cookie & COOKIE_OFF_MASK) !=
 					     off >> MIN_SHIFT ||
 				     (uint8_t *)buf->addr < pool->base ||
-				     off >= pool->size || !buf->len ||
+				     off >= rb_pool_size(pool) || !buf->len ||
 				     (kind != KIND_LARGE && kind >= NR_CLASSES),
 			     0))
 		goto bad;
@@ -688,9 +708,15 @@ int rb_alloc_init(struct regbuf_pool *p)
 	if (!a)
 		return rb_err(-ENOMEM, "out of memory");
 	a->pool = p;
-	a->nr_spans = (p->size + SPAN - 1) >> SPAN_SHIFT;
+	/* Sized for all the pool may grow to: these tables never move. */
+	a->nr_spans =
+		((p->max_size > p->size ? p->max_size : p->size) + SPAN - 1) >>
+		SPAN_SHIFT;
 	a->spans = calloc(a->nr_spans ? a->nr_spans : 1, sizeof(*a->spans));
-	a->free = calloc(p->nr_slots ? p->nr_slots : 1, sizeof(*a->free));
+	a->free = calloc(p->slots_cap > p->nr_slots ? p->slots_cap
+			 : p->nr_slots		    ? p->nr_slots
+						    : 1,
+			 sizeof(*a->free));
 	if (!a->spans || !a->free) {
 		free(a->spans);
 		free(a->free);
@@ -715,6 +741,18 @@ int rb_alloc_init(struct regbuf_pool *p)
 	a->tag = (uint16_t)(seed >> 48) | 1;
 	p->alloc = a;
 	return 0;
+}
+
+void rb_alloc_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
+{
+	struct rb_alloc *a = p->alloc;
+
+	pthread_mutex_lock(&a->lock);
+	for (unsigned s = first; s < first + nr; s++)
+		/* Out of heap here leaves the slot unused, nothing worse. */
+		ext_insert(&a->free[s], 0, p->slots[s].offset, p->slots[s].len);
+	__atomic_store_n(&p->nr_slots, first + nr, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&a->lock);
 }
 
 void rb_alloc_fini(struct regbuf_pool *p)

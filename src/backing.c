@@ -235,7 +235,11 @@ int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 	if (o->flags & REGBUF_POOL_SHARED)
 		return obtain_shared(p, o, start);
 
-	ret = reserve(p, rb_align_up(o->size, RB_GIB), RB_GIB);
+	/* A GROWABLE pool reserves room to grow into up front. */
+	ret = reserve(p,
+		      rb_align_up(p->max_size > o->size ? p->max_size : o->size,
+				  RB_GIB),
+		      RB_GIB);
 	if (ret)
 		return ret;
 	for (unsigned i = start; i < RB_ARRAY_SIZE(levels) && remaining; i++) {
@@ -337,6 +341,69 @@ fail:
 	return ret;
 }
 
+int rb_backing_extend(struct regbuf_pool *p, uint64_t len)
+{
+	uint64_t room = p->res_base ? (uint64_t)((uint8_t *)p->res_base +
+						 p->res_len - p->base)
+				    : 0;
+	unsigned start = 0;
+	char why[160], a[32];
+	int ret = -ENOMEM;
+
+	if (p->nr_chunks == RB_MAX_CHUNKS)
+		return rb_err(-ENOSPC, "the pool has its %d chunks already",
+			      RB_MAX_CHUNKS);
+	/* Start at the backing the pool began with. */
+	while (start + 1 < RB_ARRAY_SIZE(levels) &&
+	       levels[start].backing != p->chunks[0].backing)
+		start++;
+	for (unsigned i = start; i < RB_ARRAY_SIZE(levels); i++) {
+		const struct level *lv = &levels[i];
+		uint64_t l = rb_align_up(len, lv->page_size);
+
+		if ((p->flags & REGBUF_POOL_STRICT) && i != start)
+			break;
+		if (p->size + l > room || p->size + l > p->max_size) {
+			if (lv->backing == REGBUF_BACKING_PAGES)
+				return rb_err(
+					-ENOSPC,
+					"growing by %s would pass max_size",
+					rb_fmt_size(l, a, sizeof(a)));
+			continue;
+		}
+		if (is_hugetlb(lv->backing) &&
+		    hugetlb_free(p, lv) * lv->page_size < l) {
+			rb_note(p->notes, sizeof(p->notes),
+				"grow: not enough free %s pages",
+				regbuf_backing_name(lv->backing));
+			continue;
+		}
+		if (lv->backing == REGBUF_BACKING_THP &&
+		    !thp_usable(why, sizeof(why)))
+			continue;
+		ret = map_chunk(p, lv, p->size, l, -1);
+		if (!ret) {
+			__atomic_store_n(&p->size, p->size + l,
+					 __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+	return rb_err(ret, "cannot map %s more for the pool: %s",
+		      rb_fmt_size(len, a, sizeof(a)), strerror(-ret));
+}
+
+void rb_backing_drop_last(struct regbuf_pool *p)
+{
+	struct rb_chunk *c = &p->chunks[p->nr_chunks - 1];
+	void *r = NULL;
+
+	/* Back to reserved address space. */
+	rb_mmap(&r, p->base + c->offset, c->len, PROT_NONE,
+		MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	__atomic_store_n(&p->size, p->size - c->len, __ATOMIC_RELEASE);
+	p->nr_chunks--;
+}
+
 int rb_backing_map_fd(struct regbuf_pool *p, int fd, uint64_t size,
 		      uint64_t page_size, int backing)
 {
@@ -405,7 +472,8 @@ static void *populate_worker(void *arg)
 	return NULL;
 }
 
-int rb_backing_populate(struct regbuf_pool *p, unsigned threads)
+int rb_backing_populate(struct regbuf_pool *p, unsigned threads,
+			unsigned first_chunk)
 {
 	const uint64_t step_min = 64 * RB_MIB;
 	struct populate w = {0};
@@ -414,7 +482,7 @@ int rb_backing_populate(struct regbuf_pool *p, unsigned threads)
 	uint64_t t0 = rb_now_ns();
 	char a[32], b[32];
 
-	for (unsigned c = 0; c < p->nr_chunks; c++) {
+	for (unsigned c = first_chunk; c < p->nr_chunks; c++) {
 		uint64_t step = rb_align_up(step_min, p->chunks[c].page_size);
 
 		n += (unsigned)((p->chunks[c].len + step - 1) / step);
@@ -422,7 +490,7 @@ int rb_backing_populate(struct regbuf_pool *p, unsigned threads)
 	w.pieces = calloc(n ? n : 1, sizeof(*w.pieces));
 	if (!w.pieces)
 		return rb_err(-ENOMEM, "out of memory");
-	for (unsigned c = 0; c < p->nr_chunks; c++) {
+	for (unsigned c = first_chunk; c < p->nr_chunks; c++) {
 		struct rb_chunk *ch = &p->chunks[c];
 		uint64_t step = rb_align_up(step_min, ch->page_size);
 
@@ -447,13 +515,13 @@ int rb_backing_populate(struct regbuf_pool *p, unsigned threads)
 	for (unsigned i = 0; i < started; i++)
 		rb_thread_join(tids[i]);
 	free(w.pieces);
-	p->populate_ns = rb_now_ns() - t0;
+	p->populate_ns += rb_now_ns() - t0;
 	if (w.err)
 		return rb_err(w.err,
 			      "populating the pool failed (%s): hugepages may "
 			      "be short on NUMA node %d",
 			      strerror(-w.err), p->numa_node);
-	for (unsigned c = 0; c < p->nr_chunks; c++) {
+	for (unsigned c = first_chunk; c < p->nr_chunks; c++) {
 		struct rb_chunk *ch = &p->chunks[c];
 		int64_t huge;
 

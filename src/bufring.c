@@ -389,7 +389,7 @@ static int check_create(struct regbuf_pool *pool, int ring_fd,
 		return rb_err(-EINVAL,
 			      "nbufs %u must be a power of two, 1..32768",
 			      o->nbufs);
-	for (unsigned i = 0; i < pool->nr_slots; i++)
+	for (unsigned i = 0; i < rb_pool_nr_slots(pool); i++)
 		if (pool->slots[i].len > slot_max)
 			slot_max = pool->slots[i].len;
 	if (!o->buf_size || o->buf_size > slot_max)

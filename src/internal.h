@@ -125,9 +125,33 @@ struct regbuf_pool {
 	struct rb_attachment *att;
 	unsigned nr_attached;
 
+	/* Growth: slots, iov and the allocator's tables are sized for
+	 * slots_cap and max_size up front, so they never move. */
+	pthread_mutex_t grow_lock;
+	uint64_t max_size;
+	uint64_t max_slot;
+	unsigned slots_cap;
+	unsigned anchor_nr; /* slots registered on anchor_fd */
+	struct rb_anchor {
+		int fd;
+		unsigned first, nr;
+	} extra[RB_MAX_CHUNKS]; /* anchors of grown chunks */
+	unsigned nr_extra;
+
 	struct rb_alloc *alloc;
 	char notes[512];
 };
+
+/* size and nr_slots grow while other threads read them. */
+static inline uint64_t rb_pool_size(const struct regbuf_pool *p)
+{
+	return __atomic_load_n(&p->size, __ATOMIC_ACQUIRE);
+}
+
+static inline unsigned rb_pool_nr_slots(const struct regbuf_pool *p)
+{
+	return __atomic_load_n(&p->nr_slots, __ATOMIC_ACQUIRE);
+}
 
 static inline bool rb_pool_ok(const struct regbuf_pool *p)
 {
@@ -137,7 +161,7 @@ static inline bool rb_pool_ok(const struct regbuf_pool *p)
 /* Index of the slot holding pool offset off (off < p->size). */
 static inline unsigned rb_slot_of(const struct regbuf_pool *p, uint64_t off)
 {
-	unsigned lo = 0, hi = p->nr_slots;
+	unsigned lo = 0, hi = __atomic_load_n(&p->nr_slots, __ATOMIC_ACQUIRE);
 
 	while (lo + 1 < hi) {
 		unsigned mid = (lo + hi) / 2;
@@ -150,24 +174,41 @@ static inline unsigned rb_slot_of(const struct regbuf_pool *p, uint64_t off)
 	return lo;
 }
 
+/* pool.c: add len bytes to a GROWABLE pool (grow_lock held); returns the
+ * first new slot or -errno with nothing changed. */
+int rb_pool_grow_locked(struct regbuf_pool *pool, uint64_t len);
+
 /* backing.c */
 int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o);
 int rb_backing_map_fd(struct regbuf_pool *p, int fd, uint64_t size,
 		      uint64_t page_size, int backing);
-int rb_backing_populate(struct regbuf_pool *p, unsigned threads);
+int rb_backing_populate(struct regbuf_pool *p, unsigned threads,
+			unsigned first_chunk);
+/* Map len more bytes after the pool's end as one chunk; drop it again. */
+int rb_backing_extend(struct regbuf_pool *p, uint64_t len);
+void rb_backing_drop_last(struct regbuf_pool *p);
 void rb_backing_release(struct regbuf_pool *p);
 
 /* plan.c: slots of the pool from its chunks (and their folio maps). */
 int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot);
+/* Plan chunks first_chunk.. into slots from nr_slots on (within slots_cap),
+ * not yet published; returns how many. */
+int rb_plan_append(struct regbuf_pool *p, unsigned first_chunk);
 
 /* registry.c */
 int rb_registry_register(struct regbuf_pool *p);
 void rb_registry_teardown(struct regbuf_pool *p);
 void rb_registry_prune(struct regbuf_pool *p);
+/* Register slots [first, first + nr) on a new anchor and give them to every
+ * attached ring; all or nothing. */
+int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr);
 extern uint64_t rb_process_charge; /* bytes regbuf pinned in this process */
 
 /* alloc.c */
 int rb_alloc_init(struct regbuf_pool *p);
+/* New slots [first, first + nr) become free memory and are published
+ * (nr_slots). */
+void rb_alloc_grow(struct regbuf_pool *p, unsigned first, unsigned nr);
 void rb_alloc_fini(struct regbuf_pool *p);
 /* Reserve a raw region in a registered slot (for bufrings): 0 / -ENOMEM. */
 int rb_alloc_raw(struct regbuf_pool *p, size_t len, size_t align,

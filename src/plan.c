@@ -305,13 +305,15 @@ RB_EXPORT int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
 
 /* Slots of a pool: per chunk, one run of its backing, or for populated THP
  * chunks the runs the folio map finds (huge and 4 KiB parts split). */
-int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
+/* Plan chunks [first_chunk, nr_chunks) of the pool: *out (malloc'd), *nout. */
+static int plan_chunks(struct regbuf_pool *p, unsigned first_chunk,
+		       struct regbuf_plan_slot **out, unsigned *nout)
 {
 	struct regbuf_plan_slot *ps = NULL;
 	unsigned n = 0, cap = 0;
 	int ret = 0;
 
-	for (unsigned c = 0; c < p->nr_chunks && !ret; c++) {
+	for (unsigned c = first_chunk; c < p->nr_chunks && !ret; c++) {
 		const struct rb_chunk *ch = &p->chunks[c];
 		struct regbuf_map syn = {0}, *m = &syn;
 		struct regbuf_run run = {0};
@@ -355,7 +357,7 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
 		} else {
 			m = &syn;
 		}
-		k = regbuf_plan(m, max_slot, NULL, 0);
+		k = regbuf_plan(m, p->max_slot, NULL, 0);
 		if (k >= 0 && n + (unsigned)k > cap) {
 			unsigned nc = n + (unsigned)k;
 			struct regbuf_plan_slot *np =
@@ -367,7 +369,7 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
 				ps = np, cap = nc;
 		}
 		if (k >= 0)
-			k = regbuf_plan(m, max_slot, ps + n, (unsigned)k);
+			k = regbuf_plan(m, p->max_slot, ps + n, (unsigned)k);
 		if (k < 0) {
 			ret = k;
 		} else {
@@ -379,42 +381,87 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
 		if (m != &syn)
 			regbuf_map_destroy(m);
 	}
-	if (!ret && n > RB_MAX_REG_BUFFERS)
-		ret = rb_err(-E2BIG,
-			     "pool needs %u slots, the kernel allows %u", n,
-			     RB_MAX_REG_BUFFERS);
-	if (!ret) {
-		p->slots = calloc(n ? n : 1, sizeof(*p->slots));
-		p->iov = calloc(n ? n : 1, sizeof(*p->iov));
-		if (!p->slots || !p->iov)
-			ret = -ENOMEM;
+	if (ret) {
+		free(ps);
+		return ret;
 	}
-	for (unsigned i = 0; !ret && i < n; i++) {
-		struct rb_slot *s = &p->slots[i];
+	*out = ps;
+	*nout = n;
+	return 0;
+}
 
-		s->offset = ps[i].offset;
-		s->len = ps[i].len;
-		s->page_size = ps[i].folio_size ? ps[i].folio_size : 4096;
-		s->bvecs = ps[i].bvecs;
-		s->charge = ps[i].charge;
-		s->backing = ps[i].kind == REGBUF_RUN_HUGETLB
-				     ? (s->page_size == RB_GIB
-						? REGBUF_BACKING_HUGE_1G
-						: REGBUF_BACKING_HUGE_2M)
-			     : ps[i].kind == REGBUF_RUN_THP
-				     ? REGBUF_BACKING_THP
-				     : REGBUF_BACKING_PAGES;
-		p->iov[i].iov_base = p->base + s->offset;
-		p->iov[i].iov_len = s->len;
+static void fill_slot(struct regbuf_pool *p, unsigned i,
+		      const struct regbuf_plan_slot *ps)
+{
+	struct rb_slot *s = &p->slots[i];
+
+	s->offset = ps->offset;
+	s->len = ps->len;
+	s->page_size = ps->folio_size ? ps->folio_size : 4096;
+	s->bvecs = ps->bvecs;
+	s->charge = ps->charge;
+	s->registered = false;
+	s->backing = ps->kind == REGBUF_RUN_HUGETLB
+			     ? (s->page_size == RB_GIB ? REGBUF_BACKING_HUGE_1G
+						       : REGBUF_BACKING_HUGE_2M)
+		     : ps->kind == REGBUF_RUN_THP ? REGBUF_BACKING_THP
+						  : REGBUF_BACKING_PAGES;
+	p->iov[i].iov_base = p->base + s->offset;
+	p->iov[i].iov_len = s->len;
+}
+
+int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
+{
+	struct regbuf_plan_slot *ps = NULL;
+	unsigned n = 0, cap;
+	int ret;
+
+	p->max_slot = max_slot ? max_slot : RB_MAX_BUF_SIZE;
+	ret = plan_chunks(p, 0, &ps, &n);
+	if (ret)
+		return ret;
+	if (n > RB_MAX_REG_BUFFERS) {
+		free(ps);
+		return rb_err(-E2BIG,
+			      "pool needs %u slots, the kernel allows %u", n,
+			      RB_MAX_REG_BUFFERS);
 	}
-	if (!ret)
-		p->nr_slots = n;
-	else {
+	/* A growable pool's tables never move: room for every slot. */
+	cap = p->flags & REGBUF_POOL_GROWABLE ? RB_MAX_REG_BUFFERS : n;
+	p->slots = calloc(cap ? cap : 1, sizeof(*p->slots));
+	p->iov = calloc(cap ? cap : 1, sizeof(*p->iov));
+	if (!p->slots || !p->iov) {
 		free(p->slots);
 		free(p->iov);
 		p->slots = NULL;
 		p->iov = NULL;
+		free(ps);
+		return -ENOMEM;
 	}
+	for (unsigned i = 0; i < n; i++)
+		fill_slot(p, i, &ps[i]);
+	p->nr_slots = n;
+	p->slots_cap = cap;
 	free(ps);
-	return ret;
+	return 0;
+}
+
+int rb_plan_append(struct regbuf_pool *p, unsigned first_chunk)
+{
+	struct regbuf_plan_slot *ps = NULL;
+	unsigned n = 0;
+	int ret = plan_chunks(p, first_chunk, &ps, &n);
+
+	if (ret)
+		return ret;
+	if (p->nr_slots + n > p->slots_cap) {
+		free(ps);
+		return rb_err(-ENOSPC, "growing needs %u slots, %u are left", n,
+			      p->slots_cap - p->nr_slots);
+	}
+	/* Filled beyond nr_slots: published once registered (alloc.c). */
+	for (unsigned i = 0; i < n; i++)
+		fill_slot(p, p->nr_slots + i, &ps[i]);
+	free(ps);
+	return (int)n;
 }

@@ -63,9 +63,20 @@ static int check_opts(const struct regbuf_pool_opts *o, bool need_size)
 	if (o->flags & ~REGBUF_POOL_FLAGS_ALL)
 		return rb_err(-EINVAL, "unknown pool flags 0x%x",
 			      o->flags & ~REGBUF_POOL_FLAGS_ALL);
-	if (o->reserved0 || o->reserved[0] || o->reserved[1] ||
-	    o->reserved[2] || o->reserved[3])
+	if (o->reserved0 || o->reserved[0] || o->reserved[1] || o->reserved[2])
 		return rb_err(-EINVAL, "reserved option fields must be zero");
+	if (o->max_size && !(o->flags & REGBUF_POOL_GROWABLE))
+		return rb_err(-EINVAL, "max_size needs REGBUF_POOL_GROWABLE");
+	if (o->flags & REGBUF_POOL_GROWABLE) {
+		if (o->flags & (REGBUF_POOL_SHARED | REGBUF_POOL_PARTIAL))
+			return rb_err(-EINVAL, "GROWABLE pools cannot be "
+					       "SHARED or PARTIAL");
+		if (need_size &&
+		    (o->max_size < o->size || o->max_size > (1ULL << 46)))
+			return rb_err(-EINVAL,
+				      "max_size must lie between the size and "
+				      "64 TiB");
+	}
 	if (need_size && !o->size)
 		return rb_err(-EINVAL, "pool size must not be zero");
 	if (need_size && o->size > (1ULL << 46))
@@ -102,7 +113,9 @@ static struct regbuf_pool *pool_new(const struct regbuf_pool_opts *o)
 	p->anchor_fd = -1;
 	p->numa_node = o ? o->numa_node : -1;
 	p->flags = o ? o->flags : 0;
+	p->max_size = o && (o->flags & REGBUF_POOL_GROWABLE) ? o->max_size : 0;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->grow_lock, NULL);
 	return p;
 }
 
@@ -114,6 +127,7 @@ static void pool_free(struct regbuf_pool *p)
 	free(p->slots);
 	free(p->iov);
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->grow_lock);
 	p->magic = 0;
 	free(p);
 }
@@ -122,7 +136,9 @@ static void pool_free(struct regbuf_pool *p)
  * making a pool once its memory is in place. */
 static int pool_finish(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 {
-	int ret = rb_plan_pool(p, o ? o->max_slot_size : 0);
+	int ret;
+
+	ret = rb_plan_pool(p, o ? o->max_slot_size : 0);
 
 	if (!ret && !(p->flags & REGBUF_POOL_NO_REGISTER))
 		ret = rb_registry_register(p);
@@ -158,7 +174,7 @@ RB_EXPORT int regbuf_pool_create(const struct regbuf_pool_opts *opts,
 	p->requested = opts->size;
 	ret = rb_backing_obtain(p, opts);
 	if (!ret && !(opts->flags & REGBUF_POOL_NO_POPULATE))
-		ret = rb_backing_populate(p, populate_threads(opts));
+		ret = rb_backing_populate(p, populate_threads(opts), 0);
 	if (!ret)
 		ret = pool_finish(p, opts);
 	if (ret) {
@@ -218,6 +234,58 @@ RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
 	}
 	*out = p;
 	return 0;
+}
+
+/* grow_lock held */
+int rb_pool_grow_locked(struct regbuf_pool *pool, uint64_t len)
+{
+	unsigned chunk, first;
+	char a[32];
+	int ret, n = 0;
+
+	/* Registered slots are contiguous from 0: grow only when all of the
+	 * pool is registered, or none of it (plain memory). */
+	if (pool->nr_registered && pool->nr_registered != pool->nr_slots)
+		return rb_err(-EINVAL, "a partly registered pool cannot grow");
+	if (len > pool->max_size - pool->size)
+		return rb_err(-ENOSPC,
+			      "growing by %s would pass max_size (%llu of %llu "
+			      "bytes used)",
+			      rb_fmt_size(len, a, sizeof(a)),
+			      (unsigned long long)pool->size,
+			      (unsigned long long)pool->max_size);
+	chunk = pool->nr_chunks;
+	first = pool->nr_slots;
+	ret = rb_backing_extend(pool, len);
+	if (!ret && !(pool->flags & REGBUF_POOL_NO_POPULATE))
+		ret = rb_backing_populate(pool, 1, chunk);
+	if (!ret) {
+		n = rb_plan_append(pool, chunk);
+		ret = n < 0 ? n : 0;
+	}
+	if (!ret && pool->anchor_fd >= 0)
+		ret = rb_registry_grow(pool, first, (unsigned)n);
+	if (ret) {
+		if (pool->nr_chunks > chunk)
+			rb_backing_drop_last(pool);
+		return ret;
+	}
+	rb_alloc_grow(pool, first, (unsigned)n);
+	return (int)first;
+}
+
+RB_EXPORT int regbuf_pool_grow(struct regbuf_pool *pool, size_t len)
+{
+	int ret;
+
+	if (!rb_pool_ok(pool) || !len)
+		return rb_err(-EINVAL, "regbuf_pool_grow: pool and len needed");
+	if (!(pool->flags & REGBUF_POOL_GROWABLE))
+		return rb_err(-EINVAL, "the pool was not created GROWABLE");
+	pthread_mutex_lock(&pool->grow_lock);
+	ret = rb_pool_grow_locked(pool, len);
+	pthread_mutex_unlock(&pool->grow_lock);
+	return ret;
 }
 
 RB_EXPORT int regbuf_pool_fd(const struct regbuf_pool *pool)
@@ -298,7 +366,7 @@ RB_EXPORT void *regbuf_pool_base(const struct regbuf_pool *pool)
 
 RB_EXPORT size_t regbuf_pool_size(const struct regbuf_pool *pool)
 {
-	return rb_pool_ok(pool) ? pool->size : 0;
+	return rb_pool_ok(pool) ? rb_pool_size(pool) : 0;
 }
 
 RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
@@ -316,7 +384,7 @@ RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
 	memset(info, 0, sizeof(*info));
 	info->info_size = sizeof(*info);
 	info->flags = p->info_flags;
-	info->size = p->size;
+	info->size = rb_pool_size(p);
 	info->requested_size = p->requested;
 	for (unsigned i = 0; i < p->nr_chunks; i++) {
 		if (p->chunks[i].len > biggest) {
@@ -329,7 +397,7 @@ RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
 		info->backing = REGBUF_BACKING_CALLER;
 	info->io_uring_errno = p->io_uring_errno;
 	info->nr_chunks = p->nr_chunks;
-	info->nr_slots = p->nr_slots;
+	info->nr_slots = rb_pool_nr_slots(p);
 	info->nr_registered_slots = p->nr_registered;
 	/* Rings closed without a detach are forgotten, not counted. */
 	rb_registry_prune((struct regbuf_pool *)p);
@@ -357,7 +425,7 @@ RB_EXPORT int regbuf_pool_slot_of(const struct regbuf_pool *pool,
 	if (!rb_pool_ok(pool) || !slot)
 		return rb_err(-EINVAL,
 			      "regbuf_pool_slot_of: pool and slot needed");
-	if (a < pool->base || a >= pool->base + pool->size)
+	if (a < pool->base || a >= pool->base + rb_pool_size(pool))
 		return rb_err(-EFAULT, "%p is not inside the pool", addr);
 	idx = (int)rb_slot_of(pool, (uint64_t)(a - pool->base));
 	return regbuf_pool_slot(pool, (unsigned)idx, slot) ?: idx;
@@ -371,8 +439,9 @@ RB_EXPORT int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
 	if (!rb_pool_ok(pool) || !slot)
 		return rb_err(-EINVAL,
 			      "regbuf_pool_slot: pool and slot needed");
-	if (idx >= pool->nr_slots)
-		return rb_err(-ERANGE, "slot %u of %u", idx, pool->nr_slots);
+	if (idx >= rb_pool_nr_slots(pool))
+		return rb_err(-ERANGE, "slot %u of %u", idx,
+			      rb_pool_nr_slots(pool));
 	s = &pool->slots[idx];
 	slot->offset = s->offset;
 	slot->len = s->len;

@@ -171,6 +171,7 @@ int rb_registry_register(struct regbuf_pool *p)
 			      strerror(-ret));
 	}
 	p->anchor_fd = fd;
+	p->anchor_nr = fit;
 	p->nr_registered = fit;
 	for (unsigned i = 0; i < fit; i++) {
 		p->slots[i].registered = true;
@@ -250,18 +251,41 @@ static int attach_register(struct regbuf_pool *p, int fd, unsigned first)
 	return ret;
 }
 
-static int clone_into(struct regbuf_pool *p, int fd, unsigned first,
-		      bool ranges)
+static int clone_one(int src, int fd, unsigned dst_off, unsigned nr,
+		     bool ranges)
 {
 	struct rb_clone_buffers c = {0};
 
-	c.src_fd = (uint32_t)p->anchor_fd;
+	c.src_fd = (uint32_t)src;
 	if (ranges) {
 		c.flags = RB_REGISTER_DST_REPLACE;
-		c.dst_off = first;
-		c.nr = p->nr_registered;
+		c.dst_off = dst_off;
+		c.nr = nr;
 	}
 	return rb_uring_register(fd, RB_REGISTER_CLONE_BUFFERS, &c, 1);
+}
+
+/* Clone every anchor's slots into ring fd from first on. A whole-table
+ * clone (no ranges) can only carry a pool that never grew. */
+static int clone_into(struct regbuf_pool *p, int fd, unsigned first,
+		      bool ranges)
+{
+	unsigned done;
+	int ret;
+
+	if (!ranges && p->nr_extra)
+		return -EINVAL; /* register instead */
+	ret = clone_one(p->anchor_fd, fd, first, p->anchor_nr, ranges);
+	for (unsigned k = 0; !ret && k < p->nr_extra; k++) {
+		ret = clone_one(p->extra[k].fd, fd, first + p->extra[k].first,
+				p->extra[k].nr, true);
+		if (ret && ret != -EBADF && ret != -EOPNOTSUPP) {
+			/* empty what the earlier anchors put there */
+			update_range(fd, first, NULL, p->extra[k].first, &done);
+			ret = -EINVAL;
+		}
+	}
+	return ret;
 }
 
 /* Caller holds p->lock. Drops records of rings that were closed. */
@@ -305,19 +329,22 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 {
 	struct rb_attachment *a;
 	struct stat st;
+	unsigned nr_reg;
 	int ret, method;
 
 	if (!rb_pool_ok(pool))
 		return rb_err(-EINVAL, "regbuf_pool_attach: not a pool");
-	if (pool->anchor_fd < 0 || !pool->nr_registered)
+	nr_reg = __atomic_load_n(&pool->nr_registered, __ATOMIC_ACQUIRE);
+
+	if (pool->anchor_fd < 0 || !nr_reg)
 		return rb_err(-EINVAL,
 			      "the pool is not registered (io_uring errno %d); "
 			      "use it as plain memory",
 			      pool->io_uring_errno);
 	if (first_slot >= RB_MAX_REG_BUFFERS ||
-	    first_slot + pool->nr_registered > RB_MAX_REG_BUFFERS)
+	    first_slot + nr_reg > RB_MAX_REG_BUFFERS)
 		return rb_err(-EINVAL, "slots %u..%u are past the kernel's %u",
-			      first_slot, first_slot + pool->nr_registered - 1,
+			      first_slot, first_slot + nr_reg - 1,
 			      RB_MAX_REG_BUFFERS);
 	if (ring_fd < 0 || rb_fstat(ring_fd, &st))
 		return rb_err(-EBADF, "fd %d is not open", ring_fd);
@@ -465,6 +492,13 @@ void rb_registry_teardown(struct regbuf_pool *p)
 	p->att = NULL;
 	p->nr_attached = 0;
 	pthread_mutex_unlock(&p->lock);
+	for (unsigned k = 0; k < p->nr_extra; k++) {
+		rb_uring_register(p->extra[k].fd, RB_UNREGISTER_BUFFERS, NULL,
+				  0);
+		anchor_remove(p->extra[k].fd);
+		rb_close(p->extra[k].fd);
+	}
+	p->nr_extra = 0;
 	if (p->anchor_fd >= 0) {
 		/* Unregister explicitly: closing a ring tears it down
 		 * asynchronously, and VmPin should drop now. */
@@ -475,4 +509,98 @@ void rb_registry_teardown(struct regbuf_pool *p)
 		__atomic_sub_fetch(&rb_process_charge, p->charge,
 				   __ATOMIC_RELAXED);
 	}
+}
+
+int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
+{
+	uint64_t limit = rb_memlock_limit(), charge = 0, used;
+	struct rb_io_uring_params params;
+	struct rb_attachment *a, *undo;
+	char s1[32], s2[32];
+	unsigned done;
+	int fd, ret;
+
+	if (p->nr_extra == RB_MAX_CHUNKS)
+		return rb_err(-ENOSPC, "the pool has grown %d times already",
+			      RB_MAX_CHUNKS);
+	for (unsigned i = first; i < first + nr; i++)
+		charge += p->slots[i].charge;
+	used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
+	if (limit != UINT64_MAX && !rb_cap_ipc_lock() &&
+	    used + charge + RB_ANCHOR_CHARGE > limit)
+		return rb_err(
+			-ENOMEM,
+			"growing charges %s more to RLIMIT_MEMLOCK, which "
+			"is %s",
+			rb_fmt_size(charge, s1, sizeof(s1)),
+			rb_fmt_size(limit, s2, sizeof(s2)));
+	memset(&params, 0, sizeof(params));
+	fd = rb_uring_setup(1, &params);
+	if (fd < 0)
+		return rb_err(fd, "cannot create an anchor ring: %s",
+			      strerror(-fd));
+	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, p->iov + first, nr);
+	if (!ret)
+		ret = anchor_add(fd);
+	if (ret) {
+		rb_close(fd);
+		return rb_err(ret, "registering the new chunk failed: %s",
+			      strerror(-ret));
+	}
+	pthread_mutex_lock(&p->lock);
+	for (a = p->att; a; a = a->next) {
+		struct stat st;
+
+		if (rb_fstat(a->fd, &st) || st.st_ino != a->ino ||
+		    st.st_dev != a->dev)
+			continue; /* closed: nothing to give */
+		if (a->method == REGBUF_ATTACH_CLONE_RANGE)
+			ret = clone_one(fd, a->fd, a->first + first, nr, true);
+		else
+			ret = update_range(a->fd, a->first + first,
+					   p->iov + first, nr, &done);
+		if (ret) {
+			if (a->method != REGBUF_ATTACH_CLONE_RANGE && done)
+				update_range(a->fd, a->first + first, NULL,
+					     done, &done);
+			ret = rb_err(
+				ret == -EINVAL ? -ENOSPC : ret,
+				"ring fd %d cannot take slots %u..%u "
+				"(its table cannot grow on this kernel, or "
+				"they are taken): %s",
+				a->fd, a->first + first,
+				a->first + first + nr - 1, strerror(-ret));
+			break;
+		}
+	}
+	if (ret) {
+		/* Take the slots back from the rings that got them. */
+		for (undo = p->att; undo != a; undo = undo->next) {
+			struct stat st;
+
+			if (!rb_fstat(undo->fd, &st) &&
+			    st.st_ino == undo->ino && st.st_dev == undo->dev)
+				update_range(undo->fd, undo->first + first,
+					     NULL, nr, &done);
+		}
+		pthread_mutex_unlock(&p->lock);
+		rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+		anchor_remove(fd);
+		rb_close(fd);
+		return ret;
+	}
+	for (a = p->att; a; a = a->next)
+		a->nr += nr;
+	p->extra[p->nr_extra++] = (struct rb_anchor){fd, first, nr};
+	for (unsigned i = first; i < first + nr; i++) {
+		p->slots[i].registered = true;
+		p->registered_bytes += p->slots[i].len;
+		p->bvecs += p->slots[i].bvecs;
+	}
+	p->charge += charge;
+	__atomic_store_n(&p->nr_registered, p->nr_registered + nr,
+			 __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&p->lock);
+	__atomic_add_fetch(&rb_process_charge, charge, __ATOMIC_RELAXED);
+	return 0;
 }

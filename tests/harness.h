@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -246,6 +247,35 @@ static inline int t_popen(char *out, size_t n, const char *cmdline)
 	out[got] = '\0';
 	st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The C library keeps thread stacks and malloc arenas after a join: let it
+ * make them for n concurrent threads before a "held" snapshot. */
+static pthread_barrier_t t_warm_bar;
+
+static void *t_warm_one(void *arg)
+{
+	char *volatile p = malloc(4096 + (size_t)(intptr_t)arg);
+
+	if (p)
+		p[0] = 1;
+	pthread_barrier_wait(&t_warm_bar); /* all at once: one arena each */
+	free(p);
+	return NULL;
+}
+
+static inline void t_warm_threads(int n)
+{
+	pthread_t th[64];
+
+	pthread_barrier_init(&t_warm_bar, NULL, (unsigned)n);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(pthread_create(&th[i], NULL, t_warm_one,
+					(void *)(intptr_t)i),
+			 0);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&t_warm_bar);
 }
 
 /* Deterministic pattern for data checks. */

@@ -137,21 +137,6 @@ static void *pool_thread(void *arg)
 	return NULL;
 }
 
-/* Warm-up: the C library keeps thread stacks and malloc arenas after a
- * join; let it make them before the starting snapshot. */
-static pthread_barrier_t warm_bar;
-
-static void *warm(void *arg)
-{
-	char *volatile p = malloc(4096 + (size_t)(intptr_t)arg);
-
-	if (p)
-		p[0] = 1;
-	pthread_barrier_wait(&warm_bar); /* all at once: one arena each */
-	free(p);
-	return NULL;
-}
-
 int main(void)
 {
 	pthread_t th[IO_THREADS + 2];
@@ -166,13 +151,7 @@ int main(void)
 	file_fd =
 		t_open_direct(path, sizeof(path), (uint64_t)IO_THREADS * SLICE);
 	unlink(path);
-	pthread_barrier_init(&warm_bar, NULL, IO_THREADS + 2);
-	for (int i = 0; i < IO_THREADS + 2; i++)
-		CHECK_EQ(
-			pthread_create(&th[i], NULL, warm, (void *)(intptr_t)i),
-			0);
-	for (int i = 0; i < IO_THREADS + 2; i++)
-		pthread_join(th[i], NULL);
+	t_warm_threads(IO_THREADS + 2);
 	start = t_held_now();
 	regbuf_pool_opts_init(&o);
 	o.size = 64 << 20;
