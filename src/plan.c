@@ -342,7 +342,14 @@ static int plan_chunks(struct regbuf_pool *p, unsigned first_chunk,
 			/* Caller memory: only its map can tell. */
 			k = rb_map_create(0, run.start, run.len, false, &m);
 			if (k) {
-				ret = k;
+				/* keep the map's own reason when it gave one */
+				ret = regbuf_last_error()[0]
+					      ? k
+					      : rb_err(k,
+						       "reading the folio map "
+						       "of the memory failed: "
+						       "%s",
+						       strerror(-k));
 				break;
 			}
 		} else if (ch->backing == REGBUF_BACKING_THP && ch->populated &&
