@@ -36,10 +36,28 @@
 
 _Static_assert(NR_CLASSES <= REGBUF_NR_CLASSES, "classes");
 
+/*
+ * 1 bit per block, 1 = handed out. Blocks travel between threads in
+ * batches of TC_BATCH (32) neighbours, so each group of 32 bits has a cache
+ * line of its own: two threads working on their own batches never write
+ * the same line (8 KiB per span instead of 512 B).
+ */
+#define BITS_PER_LINE_GROUP 32
 struct span {
 	uint8_t cls;
-	uint64_t bits[SPAN >> MIN_SHIFT >> 6]; /* 1 = allocated */
+	_Alignas(64)
+		uint64_t bits[(SPAN >> MIN_SHIFT) / BITS_PER_LINE_GROUP * 8];
 };
+
+static inline uint64_t *span_word(struct span *sp, uint64_t bit)
+{
+	return &sp->bits[(bit / BITS_PER_LINE_GROUP) * 8];
+}
+
+static inline uint64_t span_mask(uint64_t bit)
+{
+	return 1ULL << (bit % BITS_PER_LINE_GROUP);
+}
 
 struct extent {
 	uint64_t off, len;
@@ -242,10 +260,11 @@ static int gstack_push(struct gstack *g, uint64_t off)
 static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 {
 	uint64_t bs = class_size(c), n = SPAN / bs, off;
-	struct span *sp = calloc(1, sizeof(*sp));
+	struct span *sp = aligned_alloc(64, sizeof(struct span));
 
 	if (!sp)
 		return -ENOMEM;
+	memset(sp, 0, sizeof(*sp));
 	pthread_mutex_lock(&a->lock);
 	off = take_any(a, SPAN, SPAN, 0); /* span table index: offset aligned */
 	pthread_mutex_unlock(&a->lock);
@@ -528,9 +547,9 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	{
 		struct span *sp = a->spans[off >> SPAN_SHIFT];
 		uint64_t bit = (off & (SPAN - 1)) >> (MIN_SHIFT + c);
-		uint64_t m = 1ULL << (bit & 63);
 
-		__atomic_fetch_or(&sp->bits[bit >> 6], m, __ATOMIC_RELAXED);
+		__atomic_fetch_or(span_word(sp, bit), span_mask(bit),
+				  __ATOMIC_RELAXED);
 	}
 	tc->allocs++;
 	tc->requested += len;
@@ -601,8 +620,8 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 		goto bad;
 	{
 		uint64_t bit = (off & (SPAN - 1)) >> (MIN_SHIFT + kind);
-		uint64_t m = 1ULL << (bit & 63);
-		uint64_t old = __atomic_fetch_and(&sp->bits[bit >> 6], ~m,
+		uint64_t m = span_mask(bit);
+		uint64_t old = __atomic_fetch_and(span_word(sp, bit), ~m,
 						  __ATOMIC_RELAXED);
 
 		if (!(old & m))
