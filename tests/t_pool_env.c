@@ -287,6 +287,9 @@ static int memlock_child(uint64_t limit)
 		o.size = limit;
 		CHECK_EQ(regbuf_pool_create(&o, &p2), -ENOMEM);
 		regbuf_pool_destroy(p);
+		printf("  memlock 64 MiB: two 4 MiB pools fit, a 64 MiB one is "
+		       "refused\n");
+		fflush(stdout);
 		return 0;
 	}
 	/* 8 MiB: one 4 MiB pool fits, a second does not (the counter is
