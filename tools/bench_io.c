@@ -379,7 +379,10 @@ int bench_io(struct opts *o)
 
 		json_begin(&j, stdout);
 		json_str(&j, "bench", "io");
-		json_str(&j, "target", t.loopdev[0] ? "loop-on-tmpfs" : "file");
+		json_str(&j, "target",
+			 t.loopdev[0]			? "loop-on-tmpfs"
+			 : !strncmp(t.path, "/dev/", 5) ? "block-device"
+							: "file");
 		json_int(&j, "bs", o->bs);
 		json_int(&j, "qd", o->qd);
 		json_num(&j, "seconds", o->seconds);
