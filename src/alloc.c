@@ -520,7 +520,7 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	uint64_t need, off;
 	unsigned c;
 
-	if (__builtin_expect(!rb_pool_ok(pool) || !buf || !pool->alloc, 0))
+	if (__builtin_expect(!rb_pool_ok_fast(pool) || !buf || !pool->alloc, 0))
 		return rb_err(-EINVAL, "regbuf_alloc: pool and buf needed");
 	if (!align)
 		align = 4096;
@@ -596,7 +596,7 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 	uint64_t off, kind;
 	struct span *sp;
 
-	if (__builtin_expect(!rb_pool_ok(pool) || !buf || !pool->alloc, 0))
+	if (__builtin_expect(!rb_pool_ok_fast(pool) || !buf || !pool->alloc, 0))
 		return rb_err(-EINVAL, "regbuf_free: pool and buf needed");
 	a = pool->alloc;
 	off = (uint64_t)((uint8_t *)buf->addr - pool->base);

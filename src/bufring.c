@@ -356,9 +356,19 @@ undo_blocks:
 
 static void release_all(struct regbuf_bufring *br)
 {
-	for (unsigned i = 0; i < br->nr_groups; i++)
+	/* The pool destroyed first took its memory with it. */
+	bool pool_gone = !rb_pool_live(br->pool);
+
+	for (unsigned i = 0; i < br->nr_groups; i++) {
+		if (pool_gone)
+			br->groups[i].ring_mem.len = 0;
+		if (pool_gone && !br->groups[i].ring_mem.len &&
+		    br->groups[i].ring &&
+		    br->groups[i].ring == br->groups[i].ring_mem.addr)
+			br->groups[i].ring = NULL;
 		group_release(br, &br->groups[i]);
-	while (br->nr_blocks)
+	}
+	while (br->nr_blocks && !pool_gone)
 		regbuf_free(br->pool, &br->blocks[--br->nr_blocks]);
 	free(br->blocks);
 	free(br->bids);

@@ -153,7 +153,19 @@ static inline unsigned rb_pool_nr_slots(const struct regbuf_pool *p)
 	return __atomic_load_n(&p->nr_slots, __ATOMIC_ACQUIRE);
 }
 
+/* pool.c: live pools, so that a destroyed pool is recognised without
+ * reading its freed memory (unless its address was reused since). */
+bool rb_pool_live(const struct regbuf_pool *p);
+int rb_pool_live_add(struct regbuf_pool *p);
+void rb_pool_live_del(const struct regbuf_pool *p);
+
 static inline bool rb_pool_ok(const struct regbuf_pool *p)
+{
+	return p && rb_pool_live(p) && p->magic == RB_POOL_MAGIC;
+}
+
+/* The allocator's hot paths check the magic only. */
+static inline bool rb_pool_ok_fast(const struct regbuf_pool *p)
 {
 	return p && p->magic == RB_POOL_MAGIC;
 }

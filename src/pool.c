@@ -102,6 +102,54 @@ static int check_opts(const struct regbuf_pool_opts *o, bool need_size)
 	return 0;
 }
 
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct regbuf_pool **live;
+static unsigned nr_live, cap_live;
+
+bool rb_pool_live(const struct regbuf_pool *p)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&live_lock);
+	for (unsigned i = nr_live; i-- > 0 && !found;)
+		found = live[i] == p;
+	pthread_mutex_unlock(&live_lock);
+	return found;
+}
+
+int rb_pool_live_add(struct regbuf_pool *p)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&live_lock);
+	if (nr_live == cap_live) {
+		unsigned c = cap_live ? cap_live * 2 : 16;
+		const struct regbuf_pool **n = realloc(live, c * sizeof(*n));
+
+		if (n) {
+			live = n;
+			cap_live = c;
+		}
+	}
+	if (nr_live < cap_live)
+		live[nr_live++] = p;
+	else
+		ret = -ENOMEM;
+	pthread_mutex_unlock(&live_lock);
+	return ret;
+}
+
+void rb_pool_live_del(const struct regbuf_pool *p)
+{
+	pthread_mutex_lock(&live_lock);
+	for (unsigned i = 0; i < nr_live; i++)
+		if (live[i] == p) {
+			live[i] = live[--nr_live];
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
+}
+
 static struct regbuf_pool *pool_new(const struct regbuf_pool_opts *o)
 {
 	struct regbuf_pool *p = calloc(1, sizeof(*p));
@@ -121,6 +169,7 @@ static struct regbuf_pool *pool_new(const struct regbuf_pool_opts *o)
 
 static void pool_free(struct regbuf_pool *p)
 {
+	rb_pool_live_del(p);
 	rb_alloc_fini(p);
 	rb_registry_teardown(p);
 	rb_backing_release(p);
@@ -183,6 +232,10 @@ RB_EXPORT int regbuf_pool_create(const struct regbuf_pool_opts *opts,
 	}
 	if (p->flags & REGBUF_POOL_SHARED)
 		p->info_flags |= REGBUF_INFO_SHARED;
+	if (rb_pool_live_add(p)) {
+		pool_free(p);
+		return rb_err(-ENOMEM, "out of memory");
+	}
 	*out = p;
 	return 0;
 }
@@ -231,6 +284,10 @@ RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
 	if (ret) {
 		pool_free(p);
 		return ret;
+	}
+	if (rb_pool_live_add(p)) {
+		pool_free(p);
+		return rb_err(-ENOMEM, "out of memory");
 	}
 	*out = p;
 	return 0;
@@ -348,6 +405,10 @@ RB_EXPORT int regbuf_pool_import(int fd, const struct regbuf_pool_opts *opts,
 		return ret;
 	}
 	p->info_flags |= REGBUF_INFO_IMPORTED | REGBUF_INFO_SHARED;
+	if (rb_pool_live_add(p)) {
+		pool_free(p);
+		return rb_err(-ENOMEM, "out of memory");
+	}
 	*out = p;
 	return 0;
 }

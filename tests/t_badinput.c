@@ -20,6 +20,7 @@ static int pipe_r, closed_fd, q_anchor;
 static struct regbuf_buf held;	/* a live buffer of P */
 static struct regbuf_buf q_buf; /* a live buffer of Q */
 static struct regbuf_map *map;	/* of P's memory */
+static struct regbuf_pool *D;	/* destroyed */
 static uint64_t fake_pool[64];	/* not a pool */
 
 struct state {
@@ -443,6 +444,22 @@ ROW(c_bufring_closed, -EBADF,
 ROW(c_bufring_pipe, -EBADF,
     regbuf_bufring_create(P, pipe_r, 1, 8, 4096, 0, &out_br))
 ROW(c_bufring_bgid, -EINVAL, regbuf_bufring_bgid(NULL))
+ROW(c_dead_info, -EINVAL,
+    regbuf_pool_info(D, &(struct regbuf_pool_info){
+				.info_size = sizeof(struct regbuf_pool_info)}))
+ROW(c_dead_attach, -EINVAL, regbuf_pool_attach(D, r2.ring_fd, 0))
+ROW(c_dead_detach, -EINVAL, regbuf_pool_detach(D, r1.ring_fd))
+ROW(c_dead_grow, -EINVAL, regbuf_pool_grow(D, 1 << 20))
+ROW(c_dead_stats, -EINVAL,
+    regbuf_alloc_stats(D, &(struct regbuf_alloc_stats){0}))
+ROW(c_dead_fd, -EINVAL, regbuf_pool_fd(D))
+ROW(c_dead_bufring, -EINVAL,
+    regbuf_bufring_create(D, r1.ring_fd, 1, 8, 4096, 0, &out_br))
+static long c_dead_destroy(void)
+{
+	regbuf_pool_destroy(D); /* again: ignored */
+	return regbuf_pool_base(D) ? 0 : -1;
+}
 ROW(c_bufring_destroy, -EINVAL, regbuf_bufring_destroy(NULL))
 
 static const struct row rows[] = {
@@ -542,6 +559,14 @@ static const struct row rows[] = {
 	{"backing_parse: unknown", c_parse, -EINVAL},
 	{"backing_parse: NULL", c_parse_null, -EINVAL},
 	{"*_name: unknown values", c_names, -1},
+	{"use after destroy: pool_info", c_dead_info, -EINVAL},
+	{"use after destroy: attach", c_dead_attach, -EINVAL},
+	{"use after destroy: detach", c_dead_detach, -EINVAL},
+	{"use after destroy: grow", c_dead_grow, -EINVAL},
+	{"use after destroy: alloc_stats", c_dead_stats, -EINVAL},
+	{"use after destroy: pool_fd", c_dead_fd, -EINVAL},
+	{"use after destroy: bufring_create", c_dead_bufring, -EINVAL},
+	{"use after destroy: destroy again", c_dead_destroy, -1},
 };
 
 int main(void)
@@ -568,6 +593,14 @@ int main(void)
 		 0);
 	CHECK_EQ(pipe(pfd), 0);
 	pipe_r = pfd[0];
+	{
+		struct regbuf_pool_opts d;
+
+		regbuf_pool_opts_init(&d);
+		d.size = 2 << 20;
+		CHECK_EQ(regbuf_pool_create(&d, &D), 0);
+		regbuf_pool_destroy(D); /* the rows below use it anyway */
+	}
 	q_anchor = find_anchor();
 	CHECK(q_anchor >= 0);
 	memset(fake_pool, 0x5a, sizeof(fake_pool));
