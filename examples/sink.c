@@ -329,7 +329,7 @@ static const char *sink_dir(const char *dir)
 	return !statfs("/dev/shm", &s) ? "/dev/shm" : ".";
 }
 
-static int sink_serve(struct sink *s, const struct sink_opts *o)
+static int sink_serve(struct sink *s)
 {
 	struct regbuf_bufring_stats st = {.stats_size = sizeof(st)};
 	int ret = 0;
@@ -361,7 +361,6 @@ static int sink_serve(struct sink *s, const struct sink_opts *o)
 					s->res->rearms++;
 				}
 	}
-	(void)o;
 	if (!regbuf_bufring_stats(s->br, &st)) {
 		s->res->dry = st.dry;
 		s->res->inc_used = st.flags & REGBUF_BUFRING_INC;
@@ -448,7 +447,7 @@ static int sink_run(const struct sink_opts *o, struct sink_result *res)
 	}
 	ret = accept_all(lfd, &s);
 	if (!ret)
-		ret = sink_serve(&s, o);
+		ret = sink_serve(&s);
 	res->wall_ns = now_ns(CLOCK_MONOTONIC) - t0;
 	res->cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 	if (ret) { /* unblock the clients: nobody reads any more */

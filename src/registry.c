@@ -452,6 +452,16 @@ RB_EXPORT int regbuf_pool_detach(struct regbuf_pool *pool, int ring_fd)
 	return ret;
 }
 
+/* The attachment's ring is still open under its fd (not closed, and the
+ * number not reused by another file). */
+static bool att_alive(const struct rb_attachment *a)
+{
+	struct stat st;
+
+	return !rb_fstat(a->fd, &st) && st.st_ino == a->ino &&
+	       st.st_dev == a->dev;
+}
+
 /* Forget attachments whose ring was closed (fd gone or now another file). */
 void rb_registry_prune(struct regbuf_pool *p)
 {
@@ -460,10 +470,8 @@ void rb_registry_prune(struct regbuf_pool *p)
 	pthread_mutex_lock(&p->lock);
 	while (*pp) {
 		struct rb_attachment *a = *pp;
-		struct stat st;
 
-		if (!rb_fstat(a->fd, &st) && st.st_ino == a->ino &&
-		    st.st_dev == a->dev) {
+		if (att_alive(a)) {
 			pp = &a->next;
 			continue;
 		}
@@ -480,12 +488,10 @@ void rb_registry_teardown(struct regbuf_pool *p)
 
 	pthread_mutex_lock(&p->lock);
 	for (a = p->att; a; a = next) {
-		struct stat st;
 		unsigned done;
 
 		next = a->next;
-		if (!rb_fstat(a->fd, &st) && st.st_ino == a->ino &&
-		    st.st_dev == a->dev)
+		if (att_alive(a))
 			update_range(a->fd, a->first, NULL, a->nr, &done);
 		free(a);
 	}
@@ -549,10 +555,7 @@ int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 	}
 	pthread_mutex_lock(&p->lock);
 	for (a = p->att; a; a = a->next) {
-		struct stat st;
-
-		if (rb_fstat(a->fd, &st) || st.st_ino != a->ino ||
-		    st.st_dev != a->dev)
+		if (!att_alive(a))
 			continue; /* closed: nothing to give */
 		if (a->method == REGBUF_ATTACH_CLONE_RANGE)
 			ret = clone_one(fd, a->fd, a->first + first, nr, true);
@@ -575,14 +578,10 @@ int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 	}
 	if (ret) {
 		/* Take the slots back from the rings that got them. */
-		for (undo = p->att; undo != a; undo = undo->next) {
-			struct stat st;
-
-			if (!rb_fstat(undo->fd, &st) &&
-			    st.st_ino == undo->ino && st.st_dev == undo->dev)
+		for (undo = p->att; undo != a; undo = undo->next)
+			if (att_alive(undo))
 				update_range(undo->fd, undo->first + first,
 					     NULL, nr, &done);
-		}
 		pthread_mutex_unlock(&p->lock);
 		rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
 		anchor_remove(fd);

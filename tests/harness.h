@@ -231,6 +231,31 @@ static inline int t_io_uring_ok(void)
 	return f.io_uring == REGBUF_IO_URING_AVAILABLE;
 }
 
+/* Buffers in ring fd's table per /proc/self/fdinfo (-1: no table); the
+ * line after "UserBufs:" (slot 0) goes to first_line when it is not NULL. */
+static inline long t_ring_bufs(int fd, char *first_line, size_t n)
+{
+	char path[64], line[256];
+	long nbufs = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (first_line)
+		first_line[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "UserBufs: %ld", &nbufs) != 1)
+			continue;
+		if (first_line && fgets(line, sizeof(line), f))
+			snprintf(first_line, n, "%s", line);
+		break;
+	}
+	fclose(f);
+	return nbufs;
+}
+
 /* Run a shell command line; its output goes to out (NUL-terminated).
  * Returns the exit status, or -1 if it did not exit. */
 static inline int t_popen(char *out, size_t n, const char *cmdline)

@@ -23,21 +23,22 @@ static struct io_uring ring;
 static int sv[2]; /* sv[1] is written by the test, sv[0] received on */
 static struct regbuf_features feat = {.size = sizeof(feat)};
 
-/* The first len bytes are the pattern of seed (any alignment). */
-static bool same(const void *p, size_t len, uint64_t seed)
-{
-	static char want[1 << 16];
-
-	t_fill(want, len + 8, seed);
-	return !memcmp(p, want, len);
-}
-
+/* The pattern of seed, any length, at any alignment. */
 static void mk(void *p, size_t len, uint64_t seed)
 {
 	static char tmp[1 << 16];
 
 	t_fill(tmp, len + 8, seed);
 	memcpy(p, tmp, len);
+}
+
+/* The first len bytes are the pattern of seed. */
+static bool same(const void *p, size_t len, uint64_t seed)
+{
+	static char want[1 << 16];
+
+	mk(want, len, seed);
+	return !memcmp(p, want, len);
 }
 
 static void send_all(const void *p, size_t n)

@@ -20,23 +20,6 @@
 static bool ranges;
 static int file_fd;
 
-/* Buffers in the ring's table per /proc/self/fdinfo (-1 if none). */
-static long table_bufs(int fd)
-{
-	char path[64], line[256];
-	long n = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	CHECK(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "UserBufs: %ld", &n) == 1)
-			break;
-	fclose(f);
-	return n;
-}
-
 static struct regbuf_pool *growable(uint64_t size, uint64_t max)
 {
 	struct regbuf_pool_opts o;
@@ -109,7 +92,7 @@ static void explicit_grow(void)
 	CHECK_EQ(info.nr_registered_slots, nr1);
 	for (int i = 0; i < 3; i++) {
 		if (ranges)
-			CHECK_EQ(table_bufs(r[i].ring_fd),
+			CHECK_EQ(t_ring_bufs(r[i].ring_fd, NULL, 0),
 				 (long)(first[i] + nr1));
 		/* old and new memory through every ring */
 		io_at(&r[i], p, base + 65536, first[i], 1 + (uint64_t)i);
@@ -129,7 +112,8 @@ static void explicit_grow(void)
 	/* detach empties every slot, old and new */
 	CHECK_EQ(regbuf_pool_detach(p, r[1].ring_fd), 0);
 	if (ranges)
-		CHECK_EQ(table_bufs(r[1].ring_fd), (long)(first[1] + nr1));
+		CHECK_EQ(t_ring_bufs(r[1].ring_fd, NULL, 0),
+			 (long)(first[1] + nr1));
 	regbuf_pool_destroy(p);
 	for (int i = 0; i < 3; i++)
 		io_uring_queue_exit(&r[i]);
@@ -163,7 +147,7 @@ static void refused_without_room(void)
 	CHECK_HELD_SAME(before);
 	CHECK_EQ(regbuf_pool_info(p, &info), 0);
 	CHECK_EQ(info.nr_slots, nr0);
-	CHECK_EQ(table_bufs(r.ring_fd), (long)nr0);
+	CHECK_EQ(t_ring_bufs(r.ring_fd, NULL, 0), (long)nr0);
 	regbuf_pool_detach(p, r.ring_fd);
 	io_uring_queue_exit(&r);
 	regbuf_pool_destroy(p);
@@ -306,7 +290,7 @@ static void faults(void)
 				room(&r, 64);
 			CHECK(regbuf_pool_attach(p, r.ring_fd, 0) > 0);
 			CHECK_EQ(regbuf_pool_info(p, &a), 0);
-			bufs = table_bufs(r.ring_fd);
+			bufs = t_ring_bufs(r.ring_fd, NULL, 0);
 			before = t_held_now();
 			rb_sys_fault(k, -1, nth, ENOMEM);
 			ret = regbuf_pool_grow(p, 4 * MIB);
@@ -322,7 +306,7 @@ static void faults(void)
 				      a.nr_chunks == b.nr_chunks &&
 				      a.nr_registered_slots ==
 					      b.nr_registered_slots);
-				CHECK_EQ(table_bufs(r.ring_fd), bufs);
+				CHECK_EQ(t_ring_bufs(r.ring_fd, NULL, 0), bufs);
 				io_at(&r, p, regbuf_pool_base(p), 0, 5);
 			}
 			regbuf_pool_destroy(p);

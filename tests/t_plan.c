@@ -153,26 +153,6 @@ static void synthetic(int multi)
 	printf("  synthetic maps: every coalescing and accounting rule\n");
 }
 
-static long fdinfo_bufs(int fd, char *first_line, size_t n)
-{
-	char path[64], line[256];
-	long nbufs = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	first_line[0] = '\0';
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "UserBufs: %ld", &nbufs) == 1 &&
-		    fgets(line, sizeof(line), f))
-			snprintf(first_line, n, "%s", line);
-	}
-	fclose(f);
-	return nbufs;
-}
-
 static void real_kernel(void)
 {
 	uint64_t size = 8 * M2;
@@ -201,7 +181,7 @@ static void real_kernel(void)
 	CHECK_EQ(io_uring_queue_init(4, &ring, 0), 0);
 	CHECK(regbuf_pool_attach(p, ring.ring_fd, 0) > 0);
 	/* The ring's table has the plan's slots, at the plan's addresses. */
-	CHECK_EQ(fdinfo_bufs(ring.ring_fd, line, sizeof(line)),
+	CHECK_EQ(t_ring_bufs(ring.ring_fd, line, sizeof(line)),
 		 info.nr_registered_slots);
 	{
 		char want[64];
