@@ -164,7 +164,7 @@ install: $(STATIC) $(SHARED) $(B)/regbuf $(B)/regbuf.pc
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 
 clean:
-	rm -rf build build-san build-gcc build-clang
+	rm -rf build build-*
 
 .PHONY: all deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

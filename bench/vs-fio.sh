@@ -43,10 +43,10 @@ if [ "$(id -u)" -eq 0 ] && [ -w /dev/shm ]; then
 	target=$loop
 	where="loop device on tmpfs"
 else
-	backing=$(mktemp ./regbuf-fio-XXXXXX)
+	backing=$(mktemp "$B/regbuf-fio-XXXXXX") # under the build directory: never in the tree
 	truncate -s $size "$backing"
 	target=$backing
-	where="file in ."
+	where="file in $B"
 fi
 
 # regbuf first; --fill writes the pattern its modes verify.

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -168,42 +169,67 @@ static inline long t_vmpin_settled(long want)
 		}                                                              \
 	} while (0)
 
-/* A directory whose file system takes O_DIRECT (not tmpfs). */
-static inline const char *t_direct_dir(void)
+/*
+ * Scratch files never outlive their test: they are created unlinked
+ * (O_TMPFILE, or unlinked right after creation) in REGBUF_TEST_DIR or
+ * "scratch" under the build directory (REGBUF_BUILD, set by tests/run.sh),
+ * which .gitignore and `make clean` cover. A test killed in the middle of its
+ * I/O leaves nothing behind, in the tree or anywhere else.
+ */
+static inline int t_not_tmpfs(const char *d)
 {
-	static const char *const c[] = {"REGBUF_TEST_DIR", ".", "/var/tmp",
-					"/tmp"};
 	struct statfs s;
 
-	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		const char *d = i == 0 ? getenv(c[0]) : c[i];
-
-		if (d && !statfs(d, &s) && s.f_type != 0x01021994 /* tmpfs */)
-			return d;
-	}
-	return ".";
+	return !statfs(d, &s) && s.f_type != 0x01021994 /* tmpfs */;
 }
 
-static inline int t_open_direct(char *path_out, size_t n, uint64_t size)
+/* A directory whose file system takes O_DIRECT (not tmpfs). */
+static inline const char *t_scratch_dir(void)
 {
-	int fd;
+	static char dir[4096];
+	const char *env = getenv("REGBUF_TEST_DIR");
 
-	snprintf(path_out, n, "%s/regbuf-test-XXXXXX", t_direct_dir());
-	fd = mkostemp(path_out, O_DIRECT);
-	if (fd < 0) {
-		fd = mkstemp(path_out);
-		if (fd >= 0) {
-			close(fd);
-			unlink(path_out);
-		}
-		t_skip("the file system under %s does not take O_DIRECT",
-		       t_direct_dir());
+	if (env && *env)
+		return env;
+	snprintf(dir, sizeof(dir), "%s/scratch",
+		 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build");
+	if ((mkdir(dir, 0700) == 0 || errno == EEXIST) && t_not_tmpfs(dir))
+		return dir;
+	return t_not_tmpfs("/var/tmp") ? "/var/tmp" : "/tmp";
+}
+
+/* An unlinked regular file opened O_RDWR | extra_flags, sized to size. */
+static inline int t_open_scratch(uint64_t size, int extra_flags)
+{
+	const char *dir = t_scratch_dir();
+	int fd = open(dir, O_TMPFILE | O_RDWR | extra_flags, 0600);
+
+	if (fd < 0 && errno != EINVAL) {
+		/* no O_TMPFILE here: a name that lives for one call */
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s/regbuf-test-XXXXXX", dir);
+		fd = mkostemp(path, extra_flags);
+		if (fd >= 0)
+			unlink(path);
 	}
+	if (fd < 0)
+		return -1;
 	if (ftruncate(fd, (off_t)size)) {
 		close(fd);
-		unlink(path_out);
-		t_skip("cannot size a test file");
+		t_skip("cannot size a test file under %s", dir);
 	}
+	return fd;
+}
+
+/* An unlinked O_DIRECT file of size bytes; skips where that cannot be. */
+static inline int t_open_direct(uint64_t size)
+{
+	int fd = t_open_scratch(size, O_DIRECT);
+
+	if (fd < 0)
+		t_skip("the file system under %s does not take O_DIRECT",
+		       t_scratch_dir());
 	return fd;
 }
 

@@ -321,14 +321,12 @@ static void faults(void)
 int main(void)
 {
 	struct regbuf_features f = {.size = sizeof(f)};
-	char path[256];
 
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");
 	regbuf_features_get(&f);
 	ranges = f.features & REGBUF_FEAT_CLONE_RANGES;
-	file_fd = t_open_direct(path, sizeof(path), 4 * MIB);
-	unlink(path);
+	file_fd = t_open_direct(4 * MIB);
 	bad_options();
 	explicit_grow();
 	refused_without_room();

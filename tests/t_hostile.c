@@ -223,7 +223,6 @@ static void fork_with(unsigned flags)
 	struct io_uring ring;
 	struct regbuf_buf b;
 	uint64_t free0;
-	char path[256];
 	char *base;
 	int fd, st;
 	pid_t pid;
@@ -231,7 +230,7 @@ static void fork_with(unsigned flags)
 	p = attached_pool(16 << 20, REGBUF_BACKING_AUTO, flags, &ring);
 	base = regbuf_pool_base(p);
 	memset(base, 'P', 16 << 20);
-	fd = t_open_direct(path, sizeof(path), 1 << 20);
+	fd = t_open_direct(1 << 20);
 	CHECK_EQ(regbuf_alloc(p, 1 << 20, 0, &b), 0);
 	t_fill(b.addr, 1 << 20, 5);
 	CHECK_EQ(t_write_fixed(&ring, fd, b.addr, 1 << 20, 0, b.slot), 1 << 20);
@@ -263,7 +262,6 @@ static void fork_with(unsigned flags)
 	CHECK(t_verify(b.addr, 1 << 20, 5));
 	regbuf_free(p, &b);
 	close(fd);
-	unlink(path);
 	regbuf_pool_detach(p, ring.ring_fd);
 	io_uring_queue_exit(&ring);
 	regbuf_pool_destroy(p);

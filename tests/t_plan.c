@@ -240,7 +240,6 @@ static void expect_refused(void *addr, size_t len, int want, const void *first,
 static void refusals(void)
 {
 	size_t pg = 4096;
-	char path[256];
 	char *m, *ro;
 	int fd;
 
@@ -263,8 +262,7 @@ static void refusals(void)
 	expect_refused((void *)(uintptr_t) - (uintptr_t)(2 * pg), 4 * pg,
 		       -EOVERFLOW, NULL, "overflowing range");
 	/* MAP_SHARED of a file on a writeback file system (ext4 here). */
-	fd = t_open_direct(path, sizeof(path), 4 * pg);
-	unlink(path);
+	fd = t_open_direct(4 * pg);
 	m = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(m != MAP_FAILED);
 	memset(m, 2, 4 * pg);

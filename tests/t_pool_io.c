@@ -28,7 +28,6 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 	struct regbuf_pool_info info = {.info_size = sizeof(info)};
 	struct io_uring rings[NR_RINGS];
 	unsigned first[NR_RINGS];
-	char path[4096];
 	struct t_held before;
 	int fd, ret, order[NR_RINGS];
 	static char own[2][4096] __attribute__((aligned(4096)));
@@ -37,7 +36,7 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 	o.size = size;
 	o.backing = backing;
 	o.flags = REGBUF_POOL_STRICT;
-	fd = t_open_direct(path, sizeof(path), (uint64_t)NR_RINGS * IO_SIZE);
+	fd = t_open_direct((uint64_t)NR_RINGS * IO_SIZE);
 	/* Rings first so that only the pool's own effect is measured. */
 	for (int r = 0; r < NR_RINGS; r++) {
 		CHECK_EQ(io_uring_queue_init(8, &rings[r], 0), 0);
@@ -155,7 +154,6 @@ out_rings:
 		io_uring_queue_exit(&rings[r]);
 	}
 	close(fd);
-	unlink(path);
 	return 0;
 }
 
@@ -180,7 +178,7 @@ static void span_io(void)
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
 	struct io_uring ring;
-	char path[256], *base;
+	char *base;
 	size_t len = (4 << 20) + 8192;
 	int fd, n, first_slot = 5;
 
@@ -192,7 +190,7 @@ static void span_io(void)
 	CHECK_EQ(io_uring_queue_init(8, &ring, 0), 0);
 	CHECK(regbuf_pool_attach(p, ring.ring_fd, (unsigned)first_slot) > 0);
 	base = regbuf_pool_base(p);
-	fd = t_open_direct(path, sizeof(path), 8 << 20);
+	fd = t_open_direct(8 << 20);
 	t_fill(base + (1 << 20) - 4096, len, 77);
 	n = regbuf_prep_rw_span(&ring, p, 1, fd, base + (1 << 20) - 4096, len,
 				1 << 20, (unsigned)first_slot, 1);
@@ -210,7 +208,6 @@ static void span_io(void)
 		 -EINVAL);
 	CHECK_EQ(io_uring_sq_ready(&ring), 0u);
 	close(fd);
-	unlink(path);
 	regbuf_pool_detach(p, ring.ring_fd);
 	io_uring_queue_exit(&ring);
 	regbuf_pool_destroy(p);

@@ -142,15 +142,12 @@ int main(void)
 	pthread_t th[IO_THREADS + 2];
 	struct regbuf_pool_opts o;
 	struct t_held start;
-	char path[256];
 	const char *env = getenv("REGBUF_STRESS_SECONDS");
 	double secs = env ? atof(env) : 3;
 
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");
-	file_fd =
-		t_open_direct(path, sizeof(path), (uint64_t)IO_THREADS * SLICE);
-	unlink(path);
+	file_fd = t_open_direct((uint64_t)IO_THREADS * SLICE);
 	t_warm_threads(IO_THREADS + 2);
 	start = t_held_now();
 	regbuf_pool_opts_init(&o);

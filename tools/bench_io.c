@@ -24,7 +24,6 @@ static const char *const mode_names[NR_MODES] = {"pool_fixed", "fixed_4k",
 
 struct target {
 	char path[4096];
-	char backing_file[4096];
 	char loopdev[64];
 	uint64_t size;
 	int fd;
@@ -65,6 +64,24 @@ static void fill_target(int fd, uint64_t size)
 	free(buf);
 }
 
+/* A file that is unlinked from the start, so a killed benchmark leaves
+ * nothing behind. */
+static int scratch_file(const char *dir)
+{
+	char path[4200];
+	int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+
+	if (fd >= 0 || errno == EINVAL)
+		return fd;
+	snprintf(path, sizeof(path), "%s/regbuf-bench-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+static void close_target(struct target *t);
+
 static int open_target(const struct opts *o, struct target *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -96,29 +113,28 @@ static int open_target(const struct opts *o, struct target *t)
 		return t->size >= (1 << 20) ? 0 : -EINVAL;
 	}
 	if (geteuid() == 0 && !access("/dev/shm", W_OK)) {
-		int fd;
+		int fd = scratch_file("/dev/shm");
 
-		snprintf(t->backing_file, sizeof(t->backing_file),
-			 "/dev/shm/regbuf-bench-XXXXXX");
-		fd = mkstemp(t->backing_file);
 		if (fd >= 0) {
-			char cmd[4200];
+			char cmd[128];
 
 			fill_target(fd, t->size);
-			close(fd);
+			/* losetup reaches the unlinked file through the
+			 * descriptor the shell inherits */
 			snprintf(cmd, sizeof(cmd),
-				 "losetup -f --show '%s' 2>/dev/null",
-				 t->backing_file);
+				 "losetup -f --show /proc/self/fd/%d "
+				 "2>/dev/null",
+				 fd);
 			if (!run(cmd, t->loopdev, sizeof(t->loopdev)) &&
 			    t->loopdev[0]) {
 				snprintf(t->path, sizeof(t->path), "%s",
 					 t->loopdev);
 				t->fd = open(t->path, O_RDONLY | O_DIRECT);
-				if (t->fd >= 0)
-					return 0;
 			}
-			unlink(t->backing_file);
-			t->backing_file[0] = '\0';
+			close(fd);
+			if (t->fd >= 0)
+				return 0;
+			close_target(t);
 			t->loopdev[0] = '\0';
 		}
 	}
@@ -128,23 +144,23 @@ static int open_target(const struct opts *o, struct target *t)
 		struct statfs s;
 
 		for (unsigned i = 0; i < 2; i++) {
+			char self[64];
 			int fd;
 
 			if (statfs(dirs[i], &s) || s.f_type == 0x01021994)
 				continue;
-			snprintf(t->backing_file, sizeof(t->backing_file),
-				 "%s/regbuf-bench-XXXXXX", dirs[i]);
-			fd = mkstemp(t->backing_file);
+			fd = scratch_file(dirs[i]);
 			if (fd < 0)
 				continue;
 			fill_target(fd, t->size);
+			snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+			t->fd = open(self, O_RDONLY | O_DIRECT);
 			close(fd);
-			snprintf(t->path, sizeof(t->path), "%s",
-				 t->backing_file);
-			t->fd = open(t->path, O_RDONLY | O_DIRECT);
-			if (t->fd >= 0)
+			if (t->fd >= 0) {
+				snprintf(t->path, sizeof(t->path),
+					 "an unlinked file in %s", dirs[i]);
 				return 0;
-			unlink(t->backing_file);
+			}
 		}
 	}
 	return -ENOENT;
@@ -161,8 +177,6 @@ static void close_target(struct target *t)
 			 t->loopdev);
 		run(cmd, NULL, 0);
 	}
-	if (t->backing_file[0])
-		unlink(t->backing_file);
 }
 
 static double cpu_ms(void)
