@@ -291,16 +291,20 @@ struct regbuf_buf {
 };
 
 /*
- * Allocate len bytes (1 .. slot size) aligned to align (0: 4096; a power of
- * two up to the slot's page size). The buffer never crosses a slot.
- * Thread-safe. Returns 0, -EINVAL or -ENOMEM (pool exhausted).
+ * Allocate len bytes aligned to align (0: 4096; any power of two up to
+ * 2 MiB). The buffer never crosses a slot. Thread-safe. Returns 0, or
+ * -EINVAL: len 0 or longer than the pool's largest slot (GROWABLE: than
+ * max_slot_size capped by max_size), a bad align, a bad pool or buf;
+ * -ENOMEM: no room for it now (pool exhausted).
  */
 int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 		 struct regbuf_buf *buf);
 
 /*
- * Give a buffer back. Double frees, foreign or forged handles return
- * -EINVAL (and abort when the library is built with REGBUF_DEBUG).
+ * Give a buffer back. Double frees, foreign or forged handles, and stale
+ * copies of a handle whose buffer was freed (and perhaps handed out again)
+ * return -EINVAL and change nothing (abort when the library is built with
+ * REGBUF_DEBUG).
  */
 int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf);
 

@@ -4,9 +4,14 @@
  *
  *  - Size classes 512 B .. 1 MiB (powers of two). A class takes 2 MiB
  *    spans, 2 MiB aligned within one slot, so a block never crosses a slot
- *    and is aligned to its own size. Per-span allocation bitmaps live
- *    outside the I/O memory (a device may overwrite buffers; metadata in
- *    them would be corruptible) and catch double and foreign frees.
+ *    and is aligned to its own size. Per-span block states live outside
+ *    the I/O memory (a device may overwrite buffers; metadata in them would
+ *    be corruptible): an in-use bit and a generation per block, which the
+ *    handle carries too, so double frees, foreign handles and stale copies
+ *    of a handle whose block was handed out again are all refused.
+ *  - A span whose blocks are all free goes back to the extent list (and
+ *    merges with its neighbours) when an allocation would otherwise fail,
+ *    so an emptied pool serves any size up to its largest slot.
  *  - Each thread keeps a cache of free blocks per class and pool: the
  *    common alloc/free pair takes no lock. Caches trade batches of blocks
  *    with a per-class global stack.
@@ -21,42 +26,55 @@
 #include "internal.h"
 #include "uapi.h"
 
-#define SPAN_SHIFT	  21
-#define SPAN		  (1ULL << SPAN_SHIFT)
-#define MIN_SHIFT	  9
-#define NR_CLASSES	  12 /* 512 B .. 1 MiB */
-#define MAX_CLASS	  (1ULL << (MIN_SHIFT + NR_CLASSES - 1))
-#define TC_MAX		  64
-#define TC_BATCH	  32
-#define TC_SLOTS	  4
-#define KIND_LARGE	  0xf
-#define COOKIE_TAG_SHIFT  48
-#define COOKIE_KIND_SHIFT 44
-#define COOKIE_OFF_MASK	  ((1ULL << 44) - 1)
+#define SPAN_SHIFT 21
+#define SPAN	   (1ULL << SPAN_SHIFT)
+#define MIN_SHIFT  9
+#define NR_CLASSES 9 /* 512 B .. 128 KiB */
+#define MAX_CLASS  (1ULL << (MIN_SHIFT + NR_CLASSES - 1))
+#define TC_MAX	   64
+#define TC_BATCH   32
+#define TC_SLOTS   4
+#define KIND_LARGE 0xf
+#define SPAN_FREE  0xff /* a span given back to the extents */
+/* A handle's cookie: pool tag | kind (class or large) | generation |
+ * offset / 512 (35 bits: pools up to 16 TiB). */
+#define COOKIE_TAG_SHIFT  54
+#define COOKIE_KIND_SHIFT 50
+#define COOKIE_GEN_SHIFT  35
+#define GEN_MASK	  0x7fffU
+#define COOKIE_OFF_MASK	  ((1ULL << COOKIE_GEN_SHIFT) - 1)
+#define MAX_POOL_BYTES	  ((COOKIE_OFF_MASK + 1) << MIN_SHIFT)
 
 _Static_assert(NR_CLASSES <= REGBUF_NR_CLASSES, "classes");
 
 /*
- * 1 bit per block, 1 = handed out. Blocks travel between threads in
- * batches of TC_BATCH (32) neighbours, so each group of 32 bits has a cache
- * line of its own: two threads working on their own batches never write
- * the same line (8 KiB per span instead of 512 B).
+ * One 16-bit state per block: bit 0 = handed out, bits 1..15 = generation,
+ * advanced by every free. Blocks travel between threads in batches of
+ * TC_BATCH (32) neighbours: 32 states fill one cache line, so two threads
+ * working on their own batches never write the same line.
  */
-#define BITS_PER_LINE_GROUP 32
+#define ST_USED 1U
 struct span {
-	uint8_t cls;
-	_Alignas(64)
-		uint64_t bits[(SPAN >> MIN_SHIFT) / BITS_PER_LINE_GROUP * 8];
+	uint8_t cls; /* class, or SPAN_FREE */
+	_Alignas(64) uint16_t st[SPAN >> MIN_SHIFT];
 };
 
-static inline uint64_t *span_word(struct span *sp, uint64_t bit)
+static inline uint16_t *span_state(struct span *sp, uint64_t off, unsigned c)
 {
-	return &sp->bits[(bit / BITS_PER_LINE_GROUP) * 8];
+	return &sp->st[(off & (SPAN - 1)) >> (MIN_SHIFT + c)];
 }
 
-static inline uint64_t span_mask(uint64_t bit)
+static inline uint64_t make_cookie(uint16_t tag, uint64_t kind, uint64_t gen,
+				   uint64_t off)
 {
-	return 1ULL << (bit % BITS_PER_LINE_GROUP);
+	return ((uint64_t)tag << COOKIE_TAG_SHIFT) |
+	       (kind << COOKIE_KIND_SHIFT) |
+	       ((gen & GEN_MASK) << COOKIE_GEN_SHIFT) | (off >> MIN_SHIFT);
+}
+
+static inline uint64_t cookie_gen(uint64_t cookie)
+{
+	return (cookie >> COOKIE_GEN_SHIFT) & GEN_MASK;
 }
 
 struct extent {
@@ -70,6 +88,7 @@ struct slot_free {
 
 struct large {
 	uint64_t off, len;
+	uint64_t gen;
 };
 
 struct gstack {
@@ -107,6 +126,11 @@ struct rb_alloc {
 	uint64_t held; /* bytes outside the global stacks (for peak) */
 	uint64_t peak;
 	uint64_t failed, bad_frees, large_allocs, large_frees, large_req;
+	uint64_t large_fixed, large_fallback, large_gen;
+	uint64_t max_len; /* longest buffer the pool can ever hold */
+	/* counters of thread caches retired (thread exit, eviction) */
+	uint64_t retired_allocs, retired_frees, retired_requested;
+	uint64_t retired_fixed, retired_fallback;
 };
 
 /* Thread caches, keyed by pool id; all pool lifetimes go through tc_lock
@@ -160,40 +184,64 @@ static int ext_insert(struct slot_free *sf, unsigned at, uint64_t off,
 	return 0;
 }
 
-/* First fit of len aligned to align (relative to the pool base, whose own
- * alignment the caller accounted for). Returns the offset or UINT64_MAX. */
-/* First fit of len bytes whose address base + offset is aligned to align
- * (base 0: the offset itself is aligned). */
-static uint64_t ext_take(struct slot_free *sf, uint64_t len, uint64_t align,
-			 uint64_t base)
+/* Carve [start, start + len) out of extent i, which holds it. */
+static uint64_t ext_carve(struct slot_free *sf, unsigned i, uint64_t start,
+			  uint64_t len)
 {
-	for (unsigned i = 0; i < sf->nr; i++) {
-		struct extent *e = &sf->ext[i];
-		uint64_t start = rb_align_up(base + e->off, align) - base;
-		uint64_t end = e->off + e->len;
+	struct extent *e = &sf->ext[i];
+	uint64_t end = e->off + e->len, tail = end - (start + len);
 
-		if (start + len > end || start + len < start)
-			continue;
-		uint64_t tail = end - (start + len);
-
-		if (start == e->off) {
-			e->off += len;
-			e->len -= len;
-			if (!e->len) {
-				memmove(e, e + 1,
-					(sf->nr - i - 1) * sizeof(*e));
-				sf->nr--;
-			}
-		} else {
-			e->len = start - e->off;
-			if (tail && ext_insert(sf, i + 1, start + len, tail)) {
-				e->len += len + tail; /* undo */
-				return UINT64_MAX;
-			}
+	if (start == e->off) {
+		e->off += len;
+		e->len -= len;
+		if (!e->len) {
+			memmove(e, e + 1, (sf->nr - i - 1) * sizeof(*e));
+			sf->nr--;
 		}
-		return start;
+	} else {
+		e->len = start - e->off;
+		if (tail && ext_insert(sf, i + 1, start + len, tail)) {
+			e->len += len + tail; /* undo */
+			return UINT64_MAX;
+		}
 	}
-	return UINT64_MAX;
+	return start;
+}
+
+/*
+ * len bytes whose address base + offset is aligned to align (base 0: the
+ * offset itself is aligned), or UINT64_MAX. Buffers take the best fit (the
+ * smallest extent that holds them, lowest first); spans (high) take the
+ * top of the highest extent that holds them, so that small-block spans and
+ * large buffers grow from opposite ends and do not cut each other's space
+ * into pieces.
+ */
+static uint64_t ext_take(struct slot_free *sf, uint64_t len, uint64_t align,
+			 uint64_t base, bool high)
+{
+	unsigned best = UINT32_MAX;
+	uint64_t best_start = 0, best_len = UINT64_MAX;
+
+	for (unsigned i = 0; i < sf->nr; i++) {
+		const struct extent *e = &sf->ext[i];
+		uint64_t end = e->off + e->len, start;
+
+		if (e->len < len)
+			continue;
+		if (high)
+			start = ((base + end - len) & ~(align - 1)) - base;
+		else
+			start = rb_align_up(base + e->off, align) - base;
+		if (start < e->off || start + len > end || start + len < start)
+			continue;
+		if (high || e->len < best_len) {
+			best = i;
+			best_start = start;
+			best_len = e->len;
+		}
+	}
+	return best == UINT32_MAX ? UINT64_MAX
+				  : ext_carve(sf, best, best_start, len);
 }
 
 static int ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
@@ -222,7 +270,7 @@ static int ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
 
 /* Registered slots first, then the rest (fallback memory). */
 static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align,
-			 uint64_t base)
+			 uint64_t base, bool high)
 {
 	struct regbuf_pool *p = a->pool;
 
@@ -232,7 +280,7 @@ static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align,
 
 			if (p->slots[s].registered != (pass == 0))
 				continue;
-			off = ext_take(&a->free[s], len, align, base);
+			off = ext_take(&a->free[s], len, align, base, high);
 			if (off != UINT64_MAX)
 				return off;
 		}
@@ -260,39 +308,93 @@ static int gstack_push(struct gstack *g, uint64_t off)
 static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 {
 	uint64_t bs = class_size(c), n = SPAN / bs, off;
-	struct span *sp = aligned_alloc(64, sizeof(struct span));
+	struct span *sp;
 
-	if (!sp)
-		return -ENOMEM;
-	memset(sp, 0, sizeof(*sp));
-	pthread_mutex_lock(&a->lock);
-	off = take_any(a, SPAN, SPAN, 0); /* span table index: offset aligned */
-	pthread_mutex_unlock(&a->lock);
-	if (off == UINT64_MAX) {
-		free(sp);
-		return -ENOMEM;
-	}
-	sp->cls = (uint8_t)c;
 	if (g->cap - g->nr < n) {
 		size_t cap = g->nr + n + 256;
 		uint64_t *no = realloc(g->off, cap * sizeof(*no));
 
-		if (!no) {
-			pthread_mutex_lock(&a->lock);
-			ext_give(&a->free[rb_slot_of(a->pool, off)], off, SPAN);
-			pthread_mutex_unlock(&a->lock);
-			free(sp);
+		if (!no)
 			return -ENOMEM;
-		}
 		g->off = no;
 		g->cap = cap;
 	}
+	pthread_mutex_lock(&a->lock);
+	off = take_any(a, SPAN, SPAN, 0, true); /* span table: offset aligned */
+	pthread_mutex_unlock(&a->lock);
+	if (off == UINT64_MAX)
+		return -ENOMEM;
+	/* A span given back earlier keeps its record, and so the generations
+	 * of its blocks: a stale handle stays stale across the round trip.
+	 * Records are never freed before the pool, so a free racing with a
+	 * reclaim never reads freed memory. */
+	sp = a->spans[off >> SPAN_SHIFT];
+	if (!sp) {
+		sp = aligned_alloc(64, sizeof(struct span));
+		if (!sp) {
+			pthread_mutex_lock(&a->lock);
+			ext_give(&a->free[rb_slot_of(a->pool, off)], off, SPAN);
+			pthread_mutex_unlock(&a->lock);
+			return -ENOMEM;
+		}
+		memset(sp, 0, sizeof(*sp));
+	}
+	__atomic_store_n(&sp->cls, (uint8_t)c, __ATOMIC_RELAXED);
 	/* Push high to low so blocks leave in address order. */
 	for (uint64_t i = n; i-- > 0;)
 		g->off[g->nr++] = off + i * bs;
 	__atomic_store_n(&a->spans[off >> SPAN_SHIFT], sp, __ATOMIC_RELEASE);
 	g->spans++;
 	return 0;
+}
+
+/*
+ * Give every span whose blocks are all free back to the extents, where it
+ * merges with its neighbours. Only blocks in the global stacks count as
+ * free here: the caller flushed its own cache first, other threads' caches
+ * keep their spans. Takes every class lock (in class order) and the pool
+ * lock; called only when an allocation would otherwise fail.
+ */
+static void reclaim_spans(struct rb_alloc *a)
+{
+	uint32_t *count = calloc(a->nr_spans ? a->nr_spans : 1, sizeof(*count));
+
+	if (!count)
+		return;
+	for (unsigned c = 0; c < NR_CLASSES; c++)
+		pthread_mutex_lock(&a->g[c].lock);
+	pthread_mutex_lock(&a->lock);
+	for (unsigned c = 0; c < NR_CLASSES; c++) {
+		struct gstack *g = &a->g[c];
+		uint64_t per_span = SPAN / class_size(c);
+		size_t kept = 0;
+
+		if (!g->nr)
+			continue;
+		for (size_t i = 0; i < g->nr; i++)
+			count[g->off[i] >> SPAN_SHIFT]++;
+		for (size_t i = 0; i < g->nr; i++) {
+			uint64_t s = g->off[i] >> SPAN_SHIFT;
+
+			if (count[s] == per_span &&
+			    !ext_give(&a->free[rb_slot_of(a->pool,
+							  s << SPAN_SHIFT)],
+				      s << SPAN_SHIFT, SPAN)) {
+				__atomic_store_n(&a->spans[s]->cls, SPAN_FREE,
+						 __ATOMIC_RELAXED);
+				g->spans--;
+				count[s] = UINT32_MAX; /* its blocks leave */
+			}
+			if (count[s] != UINT32_MAX)
+				g->off[kept++] = g->off[i];
+		}
+		g->nr = kept;
+		memset(count, 0, a->nr_spans * sizeof(*count));
+	}
+	pthread_mutex_unlock(&a->lock);
+	for (unsigned c = NR_CLASSES; c-- > 0;)
+		pthread_mutex_unlock(&a->g[c].lock);
+	free(count);
 }
 
 static void note_held(struct rb_alloc *a, int64_t delta)
@@ -307,6 +409,8 @@ static void note_held(struct rb_alloc *a, int64_t delta)
 		;
 }
 
+static void tc_flush_all(struct tcache *tc);
+
 static int refill(struct rb_alloc *a, struct tcache *tc, unsigned c)
 {
 	struct gstack *g = &a->g[c];
@@ -314,8 +418,15 @@ static int refill(struct rb_alloc *a, struct tcache *tc, unsigned c)
 
 	pthread_mutex_lock(&g->lock);
 	if (!g->nr && new_span(a, c, g)) {
+		/* Empty spans of other classes may be sitting idle. */
 		pthread_mutex_unlock(&g->lock);
-		return -ENOMEM;
+		tc_flush_all(tc);
+		reclaim_spans(a);
+		pthread_mutex_lock(&g->lock);
+		if (!g->nr && new_span(a, c, g)) {
+			pthread_mutex_unlock(&g->lock);
+			return -ENOMEM;
+		}
 	}
 	n = g->nr < TC_BATCH ? (unsigned)g->nr : TC_BATCH;
 	for (unsigned i = 0; i < n; i++)
@@ -358,22 +469,34 @@ static void tc_unlink(struct tcache *tc)
 		*pp = tc->next;
 }
 
+/* A cache leaves its pool (thread exit, eviction; tc_lock held): its blocks
+ * go back to the classes and its counters into the pool's, so statistics
+ * stay complete. The cache is freed. */
+static void tc_retire(struct tcache *tc)
+{
+	struct rb_alloc *a = tc->a;
+
+	if (a) { /* pool alive */
+		tc_flush_all(tc);
+		pthread_mutex_lock(&a->lock);
+		a->retired_allocs += tc->allocs;
+		a->retired_frees += tc->frees;
+		a->retired_requested += tc->requested;
+		a->retired_fixed += tc->fixed;
+		a->retired_fallback += tc->fallback;
+		tc_unlink(tc);
+		pthread_mutex_unlock(&a->lock);
+	}
+	free(tc);
+}
+
 static void tc_thread_exit(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&tc_lock);
 	for (unsigned i = 0; i < TC_SLOTS; i++) {
-		struct tcache *tc = tls_tc[i];
-
-		if (!tc)
-			continue;
-		if (tc->a) { /* pool alive: give the blocks back */
-			tc_flush_all(tc);
-			pthread_mutex_lock(&tc->a->lock);
-			tc_unlink(tc);
-			pthread_mutex_unlock(&tc->a->lock);
-		}
-		free(tc);
+		if (tls_tc[i])
+			tc_retire(tls_tc[i]);
 		tls_tc[i] = NULL;
 	}
 	pthread_mutex_unlock(&tc_lock);
@@ -412,17 +535,8 @@ static struct tcache *tc_get(struct rb_alloc *a)
 			victim = i;
 			break;
 		}
-	if (tls_tc[victim]) { /* evict: flush to its pool if alive */
-		struct tcache *old = tls_tc[victim];
-
-		if (old->a) {
-			tc_flush_all(old);
-			pthread_mutex_lock(&old->a->lock);
-			tc_unlink(old);
-			pthread_mutex_unlock(&old->a->lock);
-		}
-		free(old);
-	}
+	if (tls_tc[victim]) /* evict */
+		tc_retire(tls_tc[victim]);
 	pthread_mutex_lock(&a->lock);
 	tc->next = a->tcaches;
 	a->tcaches = tc;
@@ -436,15 +550,23 @@ static struct tcache *tc_get(struct rb_alloc *a)
 
 /* ---- public ---- */
 
+static void set_slot(struct rb_alloc *a, struct regbuf_buf *buf, uint64_t off)
+{
+	unsigned s = rb_slot_of(a->pool, off);
+
+	buf->slot =
+		a->pool->slots[s].registered ? (int32_t)s : REGBUF_SLOT_NONE;
+}
+
 static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
 		       struct regbuf_buf *buf, size_t req)
 {
-	uint64_t size = rb_align_up(len, 4096), off;
+	uint64_t size = rb_align_up(len, 4096), off, gen;
 
 	pthread_mutex_lock(&a->lock);
 	/* The caller asked for an aligned address, whatever the base. */
 	off = take_any(a, size, align < 4096 ? 4096 : align,
-		       (uint64_t)(uintptr_t)a->pool->base);
+		       (uint64_t)(uintptr_t)a->pool->base, false);
 	if (off != UINT64_MAX && a->nr_large == a->cap_large) {
 		unsigned cap = a->cap_large ? a->cap_large * 2 : 16;
 		struct large *nl = realloc(a->large, cap * sizeof(*nl));
@@ -462,27 +584,22 @@ static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
 		pthread_mutex_unlock(&a->lock);
 		return -ENOMEM;
 	}
-	a->large[a->nr_large++] = (struct large){off, size};
+	gen = a->large_gen = (a->large_gen + 1) & GEN_MASK;
+	a->large[a->nr_large++] = (struct large){off, size, gen};
 	a->large_bytes += size;
 	a->large_allocs++;
 	a->large_req += req;
+	set_slot(a, buf, off);
+	if (buf->slot >= 0)
+		a->large_fixed++;
+	else
+		a->large_fallback++;
 	pthread_mutex_unlock(&a->lock);
 	note_held(a, (int64_t)size);
 	buf->addr = a->pool->base + off;
 	buf->len = req;
-	buf->slot = 0; /* set by the caller */
-	buf->cookie = ((uint64_t)a->tag << COOKIE_TAG_SHIFT) |
-		      ((uint64_t)KIND_LARGE << COOKIE_KIND_SHIFT) |
-		      (off >> MIN_SHIFT);
+	buf->cookie = make_cookie(a->tag, KIND_LARGE, gen, off);
 	return 0;
-}
-
-static void set_slot(struct rb_alloc *a, struct regbuf_buf *buf, uint64_t off)
-{
-	unsigned s = rb_slot_of(a->pool, off);
-
-	buf->slot =
-		a->pool->slots[s].registered ? (int32_t)s : REGBUF_SLOT_NONE;
 }
 
 /* Straight from the extents; a GROWABLE pool grows once when that fails
@@ -492,6 +609,15 @@ static int alloc_raw_or_grow(struct regbuf_pool *pool, size_t len, size_t align,
 {
 	int ret = rb_alloc_raw(pool, len, align, buf);
 
+	if (ret == -ENOMEM) {
+		/* Whole spans sitting empty in the classes come back first. */
+		struct tcache *tc = tc_get(pool->alloc);
+
+		if (tc)
+			tc_flush_all(tc);
+		reclaim_spans(pool->alloc);
+		ret = rb_alloc_raw(pool, len, align, buf);
+	}
 	if (ret == -ENOMEM && (pool->flags & REGBUF_POOL_GROWABLE)) {
 		uint64_t want =
 			rb_align_up(2 * (uint64_t)len + align, 2 * RB_MIB);
@@ -518,19 +644,26 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	struct rb_alloc *a;
 	struct tcache *tc;
 	uint64_t need, off;
+	uint16_t *st, gen;
 	unsigned c;
 
 	if (__builtin_expect(!rb_pool_ok_fast(pool) || !buf || !pool->alloc, 0))
 		return rb_err(-EINVAL, "regbuf_alloc: pool and buf needed");
 	if (!align)
 		align = 4096;
-	if (__builtin_expect(!len || !rb_is_pow2(align) || align > SPAN ||
-				     len > RB_MAX_BUF_SIZE,
-			     0))
-		return rb_err(-EINVAL,
-			      "regbuf_alloc: len %zu / align %zu out of range",
-			      len, align);
 	a = pool->alloc;
+	if (__builtin_expect(!len || !rb_is_pow2(align) || align > SPAN ||
+				     len > __atomic_load_n(&a->max_len,
+							   __ATOMIC_RELAXED),
+			     0))
+		return rb_err(
+			-EINVAL,
+			"regbuf_alloc: len %zu / align %zu out of range "
+			"(len 1 .. %llu, the pool's largest slot; align a "
+			"power of two up to 2 MiB)",
+			len, align,
+			(unsigned long long)__atomic_load_n(&a->max_len,
+							    __ATOMIC_RELAXED));
 	need = len > align ? len : align;
 	buf->flags = 0;
 	buf->bid = 0;
@@ -544,19 +677,15 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 		/* No whole span left for this class: take pages directly. */
 		return alloc_raw_or_grow(pool, len, align, buf);
 	off = tc->cls[c].off[--tc->cls[c].nr];
-	{
-		struct span *sp = a->spans[off >> SPAN_SHIFT];
-		uint64_t bit = (off & (SPAN - 1)) >> (MIN_SHIFT + c);
-
-		__atomic_fetch_or(span_word(sp, bit), span_mask(bit),
-				  __ATOMIC_RELAXED);
-	}
+	/* The block is this thread's alone until the handle leaves. */
+	st = span_state(a->spans[off >> SPAN_SHIFT], off, c);
+	gen = __atomic_load_n(st, __ATOMIC_RELAXED);
+	__atomic_store_n(st, (uint16_t)(gen | ST_USED), __ATOMIC_RELAXED);
 	tc->allocs++;
 	tc->requested += len;
 	buf->addr = pool->base + off;
 	buf->len = len;
-	buf->cookie = ((uint64_t)a->tag << COOKIE_TAG_SHIFT) |
-		      ((uint64_t)c << COOKIE_KIND_SHIFT) | (off >> MIN_SHIFT);
+	buf->cookie = make_cookie(a->tag, c, gen >> 1, off);
 	set_slot(a, buf, off);
 	if (buf->slot >= 0)
 		tc->fixed++;
@@ -565,7 +694,8 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	return 0;
 }
 
-static int free_large(struct rb_alloc *a, uint64_t off, size_t len)
+static int free_large(struct rb_alloc *a, uint64_t off, size_t len,
+		      uint64_t gen)
 {
 	pthread_mutex_lock(&a->lock);
 	for (unsigned i = 0; i < a->nr_large; i++) {
@@ -573,7 +703,7 @@ static int free_large(struct rb_alloc *a, uint64_t off, size_t len)
 			continue;
 		uint64_t size = a->large[i].len;
 
-		if (rb_align_up(len, 4096) != size)
+		if (rb_align_up(len, 4096) != size || a->large[i].gen != gen)
 			break;
 		a->large[i] = a->large[--a->nr_large];
 		ext_give(&a->free[rb_slot_of(a->pool, off)], off, size);
@@ -610,22 +740,26 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 			     0))
 		goto bad;
 	if (kind == KIND_LARGE) {
-		if (free_large(a, off, buf->len))
+		if (free_large(a, off, buf->len, cookie_gen(buf->cookie)))
 			goto bad_counted;
 		goto done;
 	}
 	sp = __atomic_load_n(&a->spans[off >> SPAN_SHIFT], __ATOMIC_ACQUIRE);
-	if (!sp || sp->cls != kind || (off & (class_size(kind) - 1)) ||
-	    buf->len > class_size(kind))
+	if (!sp || __atomic_load_n(&sp->cls, __ATOMIC_RELAXED) != kind ||
+	    (off & (class_size(kind) - 1)) || buf->len > class_size(kind))
 		goto bad;
 	{
-		uint64_t bit = (off & (SPAN - 1)) >> (MIN_SHIFT + kind);
-		uint64_t m = span_mask(bit);
-		uint64_t old = __atomic_fetch_and(span_word(sp, bit), ~m,
-						  __ATOMIC_RELAXED);
+		/* In use with the handle's generation, or refused: a double
+		 * free, or a stale copy of a handle whose block was freed and
+		 * perhaps handed out again. */
+		uint64_t gen = cookie_gen(buf->cookie);
+		uint16_t want = (uint16_t)(gen << 1 | ST_USED);
+		uint16_t next = (uint16_t)(((gen + 1) & GEN_MASK) << 1);
 
-		if (!(old & m))
-			goto bad; /* double free */
+		if (!__atomic_compare_exchange_n(
+			    span_state(sp, off, (unsigned)kind), &want, next,
+			    false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			goto bad;
 	}
 	tc = tc_get(a);
 	if (!tc) {
@@ -652,22 +786,17 @@ bad_counted:
 	bad("invalid free: double free, foreign or forged buffer");
 	return rb_err(-EINVAL,
 		      "regbuf_free: %p is not a live buffer of this "
-		      "pool (double free, foreign or forged handle)",
+		      "pool (double free, stale copy of a handle, foreign or "
+		      "forged handle)",
 		      buf->addr);
 }
 
 int rb_alloc_raw(struct regbuf_pool *p, size_t len, size_t align,
 		 struct regbuf_buf *buf)
 {
-	int ret;
-
 	if (!p->alloc)
 		return -EINVAL;
-	ret = alloc_large(p->alloc, len, align, buf, len);
-	if (!ret)
-		set_slot(p->alloc, buf,
-			 (uint64_t)((uint8_t *)buf->addr - p->base));
-	return ret;
+	return alloc_large(p->alloc, len, align, buf, len);
 }
 
 RB_EXPORT int regbuf_alloc_stats(struct regbuf_pool *pool,
@@ -684,12 +813,15 @@ RB_EXPORT int regbuf_alloc_stats(struct regbuf_pool *pool,
 	for (uint64_t s = 0; s < a->nr_spans; s++) {
 		struct span *sp = a->spans[s];
 
-		if (!sp)
+		unsigned c = sp ? __atomic_load_n(&sp->cls, __ATOMIC_RELAXED)
+				: SPAN_FREE;
+
+		if (c == SPAN_FREE)
 			continue;
-		for (unsigned w = 0; w < RB_ARRAY_SIZE(sp->bits); w++)
-			st->class_in_use[sp->cls] +=
-				(uint64_t)__builtin_popcountll(__atomic_load_n(
-					&sp->bits[w], __ATOMIC_RELAXED));
+		for (uint64_t b = 0; b < SPAN / class_size(c); b++)
+			st->class_in_use[c] +=
+				__atomic_load_n(&sp->st[b], __ATOMIC_RELAXED) &
+				ST_USED;
 	}
 	for (unsigned c = 0; c < NR_CLASSES; c++) {
 		st->class_size[c] = class_size(c);
@@ -707,9 +839,11 @@ RB_EXPORT int regbuf_alloc_stats(struct regbuf_pool *pool,
 	}
 	st->large_in_use = a->nr_large;
 	st->bytes_in_use += a->large_bytes;
-	st->requested_bytes += a->large_req;
-	st->nr_allocs += a->large_allocs;
-	st->nr_frees += a->large_frees;
+	st->requested_bytes += a->large_req + a->retired_requested;
+	st->nr_allocs += a->large_allocs + a->retired_allocs;
+	st->nr_frees += a->large_frees + a->retired_frees;
+	st->fixed_allocs += a->large_fixed + a->retired_fixed;
+	st->fallback_allocs += a->large_fallback + a->retired_fallback;
 	st->nr_failed = a->failed;
 	st->nr_bad_frees = a->bad_frees;
 	st->peak_bytes = __atomic_load_n(&a->peak, __ATOMIC_RELAXED);
@@ -726,6 +860,11 @@ int rb_alloc_init(struct regbuf_pool *p)
 
 	if (!a)
 		return rb_err(-ENOMEM, "out of memory");
+	if ((p->max_size > p->size ? p->max_size : p->size) > MAX_POOL_BYTES) {
+		free(a);
+		return rb_err(-EOVERFLOW,
+			      "a pool holds at most 16 TiB of buffers");
+	}
 	a->pool = p;
 	/* Sized for all the pool may grow to: these tables never move. */
 	a->nr_spans =
@@ -745,7 +884,13 @@ int rb_alloc_init(struct regbuf_pool *p)
 	pthread_mutex_init(&a->lock, NULL);
 	for (unsigned c = 0; c < NR_CLASSES; c++)
 		pthread_mutex_init(&a->g[c].lock, NULL);
+	/* A growable pool's future slots may be as long as max_slot. */
+	if (p->flags & REGBUF_POOL_GROWABLE)
+		a->max_len =
+			p->max_slot < p->max_size ? p->max_slot : p->max_size;
 	for (unsigned s = 0; s < p->nr_slots; s++) {
+		if (p->slots[s].len > a->max_len)
+			a->max_len = p->slots[s].len;
 		if (ext_insert(&a->free[s], 0, p->slots[s].offset,
 			       p->slots[s].len)) {
 			p->alloc = a;
@@ -757,7 +902,7 @@ int rb_alloc_init(struct regbuf_pool *p)
 	a->id = next_pool_id++;
 	pthread_mutex_unlock(&tc_lock);
 	seed = a->id * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)p;
-	a->tag = (uint16_t)(seed >> 48) | 1;
+	a->tag = (uint16_t)((seed >> COOKIE_TAG_SHIFT) | 1);
 	p->alloc = a;
 	return 0;
 }
@@ -767,9 +912,13 @@ void rb_alloc_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 	struct rb_alloc *a = p->alloc;
 
 	pthread_mutex_lock(&a->lock);
-	for (unsigned s = first; s < first + nr; s++)
+	for (unsigned s = first; s < first + nr; s++) {
 		/* Out of heap here leaves the slot unused, nothing worse. */
 		ext_insert(&a->free[s], 0, p->slots[s].offset, p->slots[s].len);
+		if (p->slots[s].len > a->max_len)
+			__atomic_store_n(&a->max_len, p->slots[s].len,
+					 __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&p->nr_slots, first + nr, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&a->lock);
 }

@@ -38,7 +38,10 @@ RB_EXPORT int regbuf_backing_parse(const char *name)
 		return REGBUF_BACKING_HUGE_2M;
 	if (name && (!strcasecmp(name, "pages") || !strcasecmp(name, "4K")))
 		return REGBUF_BACKING_PAGES;
-	return -EINVAL;
+	return rb_err(-EINVAL,
+		      "regbuf_backing_parse: %s%s%s is not a backing (auto, "
+		      "1g, 2m, thp, 4k, caller)",
+		      name ? "\"" : "", name ? name : "NULL", name ? "\"" : "");
 }
 
 RB_EXPORT void regbuf_pool_opts_init(struct regbuf_pool_opts *opts)

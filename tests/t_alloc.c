@@ -59,7 +59,7 @@ static void unit(void)
 		CHECK_EQ(regbuf_free(p, &b), 0);
 	}
 	/* Larger than a slot, zero, bad alignment. */
-	CHECK_EQ(regbuf_alloc(p, (4 << 20) + 1, 0, &b), -ENOMEM);
+	CHECK_EQ(regbuf_alloc(p, (4 << 20) + 1, 0, &b), -EINVAL);
 	CHECK_EQ(regbuf_alloc(p, 0, 0, &b), -EINVAL);
 	CHECK_EQ(regbuf_alloc(p, 10, 3, &b), -EINVAL);
 	CHECK_EQ(regbuf_alloc(p, 10, 4 << 20, &b), -EINVAL);
@@ -227,10 +227,162 @@ static void threads(void)
 	       t[0].ops + t[1].ops + t[2].ops + t[3].ops);
 }
 
+/* Statistics keep what threads that have exited did. */
+static void *pairs(void *arg)
+{
+	struct regbuf_pool *p = arg;
+	struct regbuf_buf b;
+
+	for (int i = 0; i < 250; i++) {
+		CHECK_EQ(regbuf_alloc(p, 4096, 0, &b), 0);
+		CHECK_EQ(regbuf_free(p, &b), 0);
+	}
+	return NULL;
+}
+
+static void stats_complete(void)
+{
+	struct regbuf_pool *p = mkpool(8 << 20, 0, REGBUF_BACKING_PAGES);
+	struct regbuf_alloc_stats st;
+	struct regbuf_buf small, big;
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(pthread_create(&th[i], NULL, pairs, p), 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(pthread_join(th[i], NULL), 0);
+	CHECK_EQ(regbuf_alloc_stats(p, &st), 0);
+	CHECK_EQ(st.nr_allocs, 1000u);
+	CHECK_EQ(st.nr_frees, 1000u);
+	CHECK_EQ(st.bytes_in_use, 0u);
+	/* a small and a large (4 MiB) registered allocation: both fixed */
+	CHECK_EQ(regbuf_alloc(p, 4096, 0, &small), 0);
+	CHECK_EQ(regbuf_alloc(p, 4 << 20, 0, &big), 0);
+	CHECK_EQ(regbuf_alloc_stats(p, &st), 0);
+	if (t_io_uring_ok()) {
+		CHECK(small.slot >= 0 && big.slot >= 0);
+		CHECK_EQ(st.fixed_allocs, 1002u);
+		CHECK_EQ(st.fallback_allocs, 0u);
+	} else {
+		CHECK_EQ(st.fallback_allocs, 1002u);
+	}
+	CHECK_EQ(st.nr_allocs, st.fixed_allocs + st.fallback_allocs);
+	CHECK_EQ(regbuf_free(p, &small), 0);
+	CHECK_EQ(regbuf_free(p, &big), 0);
+	regbuf_pool_destroy(p);
+	printf("  stats: 1000 pairs by 4 exited threads all counted; a 4 KiB "
+	       "and a 4 MiB buffer both counted as fixed\n");
+}
+
+/* A stale copy of a handle is refused, and the block's new owner keeps
+ * its buffer; for class blocks and large buffers, in this thread and
+ * another. */
+struct stale_arg {
+	struct regbuf_pool *p;
+	size_t len;
+	struct regbuf_buf got;
+};
+
+static void *alloc_in_thread(void *arg)
+{
+	struct stale_arg *s = arg;
+
+	CHECK_EQ(regbuf_alloc(s->p, s->len, 0, &s->got), 0);
+	return NULL;
+}
+
+static void stale_handles(void)
+{
+	static const size_t lens[] = {512, 4096, 64 << 10, 3 << 20};
+	struct regbuf_pool *p = mkpool(8 << 20, 0, REGBUF_BACKING_PAGES);
+
+	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		struct stale_arg s = {.p = p, .len = lens[i]};
+		struct regbuf_buf b, copy;
+		pthread_t th;
+
+		CHECK_EQ(regbuf_alloc(p, lens[i], 0, &b), 0);
+		copy = b;
+		CHECK_EQ(regbuf_free(p, &b), 0);
+		/* another thread gets the same block (it is the only one of
+		 * its size free, or the first in address order) */
+		if (lens[i] > (1 << 20)) {
+			CHECK_EQ(pthread_create(&th, NULL, alloc_in_thread, &s),
+				 0);
+			CHECK_EQ(pthread_join(th, NULL), 0);
+		} else {
+			CHECK_EQ(regbuf_alloc(p, lens[i], 0, &s.got), 0);
+		}
+		CHECK(s.got.addr == copy.addr);
+		CHECK_EQ(regbuf_free(p, &copy), -EINVAL);
+		CHECK(strstr(regbuf_last_error(), "stale"));
+		CHECK_EQ(regbuf_free(p, &s.got), 0);
+	}
+	regbuf_pool_destroy(p);
+	printf("  stale copies of freed handles refused for 512 B .. 3 MiB; "
+	       "the new owners freed their buffers\n");
+}
+
+/* After churn an emptied pool serves any size up to its largest slot. */
+static void churn_then_any_size(void)
+{
+	static const size_t sizes[] = {512,    1024,	4096,	 8192,
+				       16384,  65536,	131072,	 262144,
+				       524288, 1 << 20, 3 << 20, 2 << 20};
+	static const uint64_t pools[] = {2 << 20, 4 << 20, 16 << 20};
+
+	for (unsigned k = 0; k < 3; k++) {
+		struct regbuf_pool *p =
+			mkpool(pools[k], 0, REGBUF_BACKING_PAGES);
+		struct regbuf_buf b[64];
+		struct regbuf_alloc_stats st;
+		unsigned refused = 0;
+
+		/* every size, several at once, then all freed */
+		for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]);
+		     i++) {
+			unsigned n = 0;
+
+			while (n < 64 && !regbuf_alloc(p, sizes[i], 0, &b[n]))
+				n++;
+			while (n)
+				CHECK_EQ(regbuf_free(p, &b[--n]), 0);
+		}
+		for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]);
+		     i++) {
+			if (sizes[i] > pools[k]) {
+				CHECK_EQ(regbuf_alloc(p, sizes[i], 0, &b[0]),
+					 -EINVAL);
+				continue;
+			}
+			if (regbuf_alloc(p, sizes[i], 0, &b[0])) {
+				fprintf(stderr, "%llu MiB pool: %zu refused\n",
+					(unsigned long long)(pools[k] >> 20),
+					sizes[i]);
+				refused++;
+				continue;
+			}
+			CHECK_EQ(regbuf_free(p, &b[0]), 0);
+		}
+		CHECK_EQ(refused, 0u);
+		/* the whole pool in one piece again */
+		CHECK_EQ(regbuf_alloc(p, pools[k], 0, &b[0]), 0);
+		CHECK_EQ(regbuf_free(p, &b[0]), 0);
+		CHECK_EQ(regbuf_alloc_stats(p, &st), 0);
+		CHECK_EQ(st.bytes_in_use, 0u);
+		regbuf_pool_destroy(p);
+	}
+	printf("  2, 4 and 16 MiB pools: after every size was used and "
+	       "freed, every size fits again, the whole pool included\n");
+}
+
 int main(void)
 {
 	unit();
 	property();
 	threads();
+	stats_complete();
+	stale_handles();
+	churn_then_any_size();
 	return 0;
 }

@@ -378,7 +378,7 @@ ROW(c_alloc_fake_pool, -EINVAL,
 ROW(c_alloc_null_buf, -EINVAL, regbuf_alloc(P, 4096, 0, NULL))
 ROW(c_alloc_zero, -EINVAL, ALLOC_ARGS(P, 0, 0))
 ROW(c_alloc_huge, -EINVAL, ALLOC_ARGS(P, (size_t)1 << 40, 0))
-ROW(c_alloc_too_big, -ENOMEM, ALLOC_ARGS(P, (size_t)1 << 30, 0))
+ROW(c_alloc_too_big, -EINVAL, ALLOC_ARGS(P, (size_t)1 << 30, 0))
 ROW(c_alloc_align3, -EINVAL, ALLOC_ARGS(P, 4096, 3))
 ROW(c_alloc_align_big, -EINVAL, ALLOC_ARGS(P, 4096, 1 << 30))
 ROW(c_free_null_pool, -EINVAL, regbuf_free(NULL, &held))
@@ -468,7 +468,7 @@ static const struct row rows[] = {
 	{"alloc: NULL handle", c_alloc_null_buf, -EINVAL},
 	{"alloc: 0 bytes", c_alloc_zero, -EINVAL},
 	{"alloc: 1 TiB", c_alloc_huge, -EINVAL},
-	{"alloc: larger than the pool", c_alloc_too_big, -ENOMEM},
+	{"alloc: larger than any slot", c_alloc_too_big, -EINVAL},
 	{"alloc: alignment 3", c_alloc_align3, -EINVAL},
 	{"alloc: alignment 1 GiB", c_alloc_align_big, -EINVAL},
 	{"free: NULL pool", c_free_null_pool, -EINVAL},

@@ -220,10 +220,12 @@ static void auto_grow(void)
 		exit(1);
 	}
 	CHECK_EQ(info.nr_registered_slots, info.nr_slots);
-	/* at max_size it stops growing: -ENOMEM, not a crash */
-	while (!regbuf_alloc(p, 8 * MIB, 0, &b))
+	/* at max_size it stops growing: -ENOMEM, not a crash; more than a
+	 * slot can ever hold is bad input */
+	while (!regbuf_alloc(p, 4 * MIB, 0, &b))
 		;
 	CHECK(strstr(regbuf_last_error(), "exhausted"));
+	CHECK_EQ(regbuf_alloc(p, 4 * MIB + 1, 0, &b), -EINVAL);
 	regbuf_pool_destroy(p);
 	CHECK_HELD_SAME(start);
 	printf("  4 threads took 96 x 1 MiB from a 4 MiB GROWABLE pool: it "

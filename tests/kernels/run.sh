@@ -14,11 +14,15 @@
 # was run). Everything lands in build-kernel/<version>/.
 set -e
 KERNEL=${1:-${KERNEL:-6.1}}
+# Which Debian suite carries each series, and the image package's name.
 case "$KERNEL" in
-6.1) release=bookworm ;;
-*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1)" >&2; exit 2 ;;
+6.1) suite=bookworm-security ;;
+6.12) suite=bookworm-security ;;
+7.2) suite=sid ;;
+7.3) suite=experimental ;;
+*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3)" >&2; exit 2 ;;
 esac
-TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-1500} # seconds for the whole guest run
+TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-2400} # seconds for the whole guest run
 W=build-kernel/$KERNEL
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
@@ -27,27 +31,38 @@ log() { echo "== $*" >&2; }
 scripts/deps.sh kernel
 
 # ---- the kernel package --------------------------------------------------
+# Newest image of the series that apt offers (kernels/apt.sh: a private apt
+# configuration; the machine's own sources are never touched). From 7.x the
+# image package is a shell around linux-binary-* and linux-modules-*: every
+# linux-* package it depends on at its exact version is unpacked too.
 if [ ! -f "$W/vmlinuz" ]; then
-	log "fetching Debian's linux-image for $KERNEL ($release) with apt-get download"
+	apt=tests/kernels/apt.sh
+	"$apt" update || { echo "run.sh: apt cannot reach Debian's archive here: not run" >&2; exit 77; }
+	series=$(echo "$KERNEL" | sed 's/\./\\./g')
+	real=$("$apt" newest "^linux-image-$series([.+~-][^ ]*)?-amd64(-unsigned)?\$") || true
+	[ -n "$real" ] || { echo "run.sh: apt offers no linux-image for $KERNEL: not run" >&2; exit 77; }
+	log "fetching $real ($suite) through apt"
 	rm -rf "$W/pkg" && mkdir -p "$W/pkg"
-	(cd "$W/pkg" && apt-get download linux-image-amd64 >/dev/null 2>&1) ||
-		{ apt-get update -q >/dev/null 2>&1 &&
-			(cd "$W/pkg" && apt-get download linux-image-amd64 >/dev/null 2>&1); } || {
-		echo "run.sh: apt cannot fetch linux-image-amd64 here: not run" >&2
-		exit 77
-	}
-	real=$(dpkg-deb -f "$W"/pkg/linux-image-amd64_*.deb Depends | sed 's/ (.*//; s/,.*//')
-	case "$real" in
-	linux-image-"$KERNEL".*) ;;
-	*) echo "run.sh: apt offers $real, not a $KERNEL kernel" >&2; exit 1 ;;
-	esac
-	(cd "$W/pkg" && apt-get download "$real" >/dev/null 2>&1)
-	dpkg-deb -x "$W"/pkg/"$real"_*.deb "$W/pkg/root"
+	# the package and, recursively, the linux-image/binary/modules ones it
+	# depends on (a meta package names the real image; 7.x splits it)
+	todo=$real
+	while [ -n "$todo" ]; do
+		set -- $todo
+		p=$1
+		shift
+		todo="$*"
+		(cd "$W/pkg" && "$OLDPWD/$apt" download "$p") >/dev/null ||
+			{ echo "run.sh: apt cannot download $p: not run" >&2; exit 77; }
+		todo="$todo $("$apt" depends "$p" | grep -E '^linux-(image|binary|modules)-' | tr '\n' ' ')"
+		todo=$(echo $todo)
+	done
+	for d in "$W"/pkg/*.deb; do dpkg-deb -x "$d" "$W/pkg/root"; done
 	cp "$W"/pkg/root/boot/vmlinuz-* "$W/vmlinuz"
 	echo "$real" >"$W/package"
 fi
-kver=$(ls "$W/pkg/root/lib/modules")
-mods=$W/pkg/root/lib/modules/$kver
+# /lib/modules, or /usr/lib/modules in merged-/usr packages
+mods=$(ls -d "$W"/pkg/root/lib/modules/* "$W"/pkg/root/usr/lib/modules/* 2>/dev/null | head -n1)
+kver=$(basename "$mods")
 
 # ---- static build ------------------------------------------------------------
 log "static build of the CLI, tests and examples"
@@ -78,10 +93,22 @@ order=""
 add_mod() {
 	local f d
 	case " $order " in *" $1 "*) return ;; esac
-	f=$(find "$mods" -name "$1.ko" | head -n1)
-	[ -n "$f" ] || { echo "run.sh: module $1 not in the package" >&2; exit 1; }
-	for d in $(modinfo_deps "$f"); do add_mod "$d"; done
-	cp "$f" "$R/modules/"
+	# built into this kernel: nothing to load
+	grep -qE "/$1\.ko\$" "$mods/modules.builtin" 2>/dev/null && return
+	f=$(find "$mods" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" | head -n1)
+	if [ -z "$f" ]; then
+		# crc32c_generic went into the crc32c library in 6.14
+		[ "$1" = crc32c_generic ] && return
+		echo "run.sh: module $1 neither in the package nor built in" >&2
+		exit 1
+	fi
+	# busybox insmod takes plain modules only
+	case "$f" in
+	*.xz) xz -dc "$f" >"$R/modules/$1.ko" ;;
+	*.zst) zstd -qdc "$f" >"$R/modules/$1.ko" ;;
+	*) cp "$f" "$R/modules/" ;;
+	esac
+	for d in $(modinfo_deps "$R/modules/$1.ko"); do add_mod "$d"; done
 	order="$order $1"
 }
 for m in virtio_pci virtio_blk crc32c_generic ext4 loop; do add_mod "$m"; done
