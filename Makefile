@@ -69,7 +69,7 @@ $(B)/regbuf: $(TOOL_OBJS) $(STATIC)
 
 # Tests link the static archive: unit tests reach internal symbols and the
 # sys fault seam, which the shared library hides.
-$(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC)
+$(B)/tests/%: tests/%.c $(wildcard tests/*.h) include/regbuf.h include/regbuf/liburing.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) -luring -lpthread -lm $(LDFLAGS)
 

@@ -331,7 +331,7 @@ static const char *sink_dir(const char *dir)
 
 static int sink_serve(struct sink *s)
 {
-	struct regbuf_bufring_stats st = {.stats_size = sizeof(st)};
+	struct regbuf_bufring_stats st = {.struct_size = sizeof(st)};
 	int ret = 0;
 
 	for (int i = 0; i < s->nconns && !ret; i++)

@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 {
 	struct copy c = {.bs = 1 << 20, .qd = 8};
 	struct regbuf_pool_opts po;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	const char *src = NULL, *dst = NULL;
 	unsigned threads = 4;
 	pthread_t *tid;

@@ -128,7 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t len =
 				(size_t)take16(&in) * (take8(&in) % 40 + 1);
 			size_t align = (size_t)1 << (take8(&in) % 24);
-			struct regbuf_slot_info si;
+			struct regbuf_slot_info si = {.struct_size =
+							      sizeof(si)};
 
 			if (!p || bufs[k].live)
 				break;
@@ -263,10 +264,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case 10: { /* queries */
-			struct regbuf_pool_info info = {.info_size =
+			struct regbuf_pool_info info = {.struct_size =
 								sizeof(info)};
-			struct regbuf_slot_info si;
-			struct regbuf_bufring_stats st = {.stats_size =
+			struct regbuf_slot_info si = {.struct_size =
+							      sizeof(si)};
+			struct regbuf_bufring_stats st = {.struct_size =
 								  sizeof(st)};
 
 			if (!p)

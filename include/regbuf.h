@@ -8,8 +8,14 @@
  *  - On failure nothing is left behind: no mapping, no pinned page, no fd.
  *    A one-line explanation of the last failure of the calling thread is
  *    available from regbuf_last_error().
- *  - Options and info structs carry their own size in their first member
- *    so they can grow; reserved fields must be zero.
+ *  - Every struct the library reads or fills that may grow starts with
+ *    `uint32_t struct_size`: set it to sizeof the struct (the *_init helpers
+ * and REGBUF_STRUCT_INIT do). A program built against older or newer headers
+ * keeps working: a smaller struct is accepted and the fields it lacks take
+ * their defaults; a larger one is accepted when the fields this library does
+ * not know are zero (else -E2BIG). When the library fills a struct it fills
+ * what both sides know, zeroes the caller's tail, and sets struct_size to the
+ * bytes filled. Reserved fields must be zero.
  *  - The core API takes ring file descriptors, not liburing structs, so it
  *    works with any liburing version and with raw rings.
  */
@@ -33,6 +39,13 @@ const char *regbuf_version(void);
 
 /* Explanation of the last failed call made by this thread ("" if none). */
 const char *regbuf_last_error(void);
+
+/* Zero a struct and set its size: struct regbuf_pool_info i =
+ * REGBUF_STRUCT_INIT(i); */
+#define REGBUF_STRUCT_INIT(s)            \
+	{                                \
+		.struct_size = sizeof(s) \
+	}
 
 /* ------------------------------------------------------------------------ */
 /* What the running kernel and machine support                              */
@@ -62,7 +75,7 @@ enum regbuf_io_uring_state {
 #define REGBUF_FEAT_NR		 11
 
 struct regbuf_features {
-	uint32_t size;		/* sizeof(struct regbuf_features) */
+	uint32_t struct_size;	/* sizeof(struct regbuf_features) */
 	int32_t io_uring;	/* enum regbuf_io_uring_state */
 	int32_t io_uring_errno; /* errno of io_uring_setup when not available */
 	uint32_t reserved0;
@@ -81,7 +94,7 @@ struct regbuf_hugepage_count {
 };
 
 struct regbuf_machine {
-	uint32_t size; /* sizeof(struct regbuf_machine) */
+	uint32_t struct_size; /* sizeof(struct regbuf_machine) */
 	uint32_t page_size;
 	struct regbuf_hugepage_count huge_2m, huge_1g;
 	char thp[16];		/* "always", "madvise", "never", "unknown" */
@@ -132,11 +145,11 @@ int regbuf_backing_parse(const char *name);
 #define REGBUF_POOL_FLAGS_ALL (0x7fU)
 
 struct regbuf_pool_opts {
-	uint32_t opts_size; /* sizeof(struct regbuf_pool_opts) */
-	uint32_t flags;	    /* REGBUF_POOL_* */
-	uint64_t size;	    /* bytes; rounded up to the page size chosen */
-	int32_t backing;    /* enum regbuf_backing */
-	int32_t numa_node;  /* -1: any node */
+	uint32_t struct_size; /* sizeof(struct regbuf_pool_opts) */
+	uint32_t flags;	      /* REGBUF_POOL_* */
+	uint64_t size;	      /* bytes; rounded up to the page size chosen */
+	int32_t backing;      /* enum regbuf_backing */
+	int32_t numa_node;    /* -1: any node */
 	uint32_t populate_threads; /* 0: one per online CPU; at most 1024 */
 	uint32_t reserved0;
 	uint64_t max_slot_size; /* 0: 1 GiB (the kernel's limit) */
@@ -196,9 +209,9 @@ size_t regbuf_pool_size(const struct regbuf_pool *pool);
 #define REGBUF_INFO_POPULATED  (1U << 5)
 
 struct regbuf_pool_info {
-	uint32_t info_size; /* sizeof(struct regbuf_pool_info) */
-	uint32_t flags;	    /* REGBUF_INFO_* */
-	uint64_t size;	    /* usable bytes */
+	uint32_t struct_size; /* sizeof(struct regbuf_pool_info) */
+	uint32_t flags;	      /* REGBUF_INFO_* */
+	uint64_t size;	      /* usable bytes */
 	uint64_t requested_size;
 	int32_t backing;	/* backing of the largest chunk */
 	int32_t io_uring_errno; /* why nothing is registered, or 0 */
@@ -221,6 +234,8 @@ int regbuf_pool_info(const struct regbuf_pool *pool,
 		     struct regbuf_pool_info *info);
 
 struct regbuf_slot_info {
+	uint32_t struct_size; /* sizeof(struct regbuf_slot_info) */
+	uint32_t reserved0;
 	uint64_t offset; /* from the pool base */
 	uint64_t len;
 	int32_t backing;
@@ -311,6 +326,8 @@ int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf);
 #define REGBUF_NR_CLASSES 16
 
 struct regbuf_alloc_stats {
+	uint32_t struct_size; /* sizeof(struct regbuf_alloc_stats) */
+	uint32_t reserved0;
 	uint64_t bytes_in_use; /* bytes handed out (rounded sizes) */
 	uint64_t peak_bytes;
 	uint64_t requested_bytes; /* bytes asked for, in use */
@@ -445,15 +462,15 @@ struct regbuf_bufring;
 		     + 1, ...) up to max_groups */
 
 struct regbuf_bufring_opts {
-	uint32_t opts_size;  /* sizeof(struct regbuf_bufring_opts) */
-	uint32_t flags;	     /* REGBUF_BUFRING_* */
-	uint32_t nbufs;	     /* per group: a power of two, 1 .. 32768 */
-	uint32_t buf_size;   /* bytes per buffer, 1 .. the pool's slot size */
-	uint16_t bgid;	     /* first buffer group id */
-	uint16_t max_groups; /* with GROW: most groups (0: 2); nbufs times
-				max_groups must stay <= 65536 (16-bit bids) */
-	uint32_t min_left;   /* INC: retire a buffer once fewer bytes would
-				remain (kernels with min_left; 0: off) */
+	uint32_t struct_size; /* sizeof(struct regbuf_bufring_opts) */
+	uint32_t flags;	      /* REGBUF_BUFRING_* */
+	uint32_t nbufs;	      /* per group: a power of two, 1 .. 32768 */
+	uint32_t buf_size;    /* bytes per buffer, 1 .. the pool's slot size */
+	uint16_t bgid;	      /* first buffer group id */
+	uint16_t max_groups;  /* with GROW: most groups (0: 2); nbufs times
+				 max_groups must stay <= 65536 (16-bit bids) */
+	uint32_t min_left;    /* INC: retire a buffer once fewer bytes would
+				 remain (kernels with min_left; 0: off) */
 	uint32_t reserved[4];
 };
 
@@ -508,9 +525,9 @@ int regbuf_bufring_take(struct regbuf_bufring *br, int32_t res,
 int regbuf_bufring_recycle(struct regbuf_bufring *br, struct regbuf_buf *buf);
 
 struct regbuf_bufring_stats {
-	uint32_t stats_size; /* sizeof(struct regbuf_bufring_stats) */
-	uint32_t flags;	     /* REGBUF_BUFRING_INC if incremental is in use */
-	uint32_t min_left;   /* in use (0: none) */
+	uint32_t struct_size; /* sizeof(struct regbuf_bufring_stats) */
+	uint32_t flags;	      /* REGBUF_BUFRING_INC if incremental is in use */
+	uint32_t min_left;    /* in use (0: none) */
 	uint32_t buf_size;
 	uint32_t nbufs; /* all groups */
 	uint32_t groups;

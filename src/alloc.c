@@ -800,13 +800,18 @@ int rb_alloc_raw(struct regbuf_pool *p, size_t len, size_t align,
 }
 
 RB_EXPORT int regbuf_alloc_stats(struct regbuf_pool *pool,
-				 struct regbuf_alloc_stats *st)
+				 struct regbuf_alloc_stats *user)
 {
+	struct regbuf_alloc_stats k, *st = &k;
 	struct rb_alloc *a;
+	int usize;
 
-	if (!rb_pool_ok(pool) || !st || !pool->alloc)
+	if (!rb_pool_ok(pool) || !user || !pool->alloc)
 		return rb_err(-EINVAL,
 			      "regbuf_alloc_stats: pool and st needed");
+	usize = rb_struct_size(user, "regbuf_alloc_stats");
+	if (usize < 0)
+		return usize;
 	a = pool->alloc;
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&a->lock);
@@ -850,6 +855,7 @@ RB_EXPORT int regbuf_alloc_stats(struct regbuf_pool *pool,
 	if (st->peak_bytes < st->bytes_in_use)
 		st->peak_bytes = st->bytes_in_use;
 	pthread_mutex_unlock(&a->lock);
+	rb_struct_out(user, (uint32_t)usize, st, sizeof(*st));
 	return 0;
 }
 

@@ -66,7 +66,7 @@ static bool is_hugetlb(int backing)
 
 static bool thp_usable(char *why, size_t n)
 {
-	struct regbuf_machine m = {.size = sizeof(m)};
+	struct regbuf_machine m = {.struct_size = sizeof(m)};
 
 	regbuf_machine_get(&m);
 	if (!strcmp(m.thp, "never")) {

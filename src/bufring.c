@@ -146,7 +146,7 @@ RB_EXPORT void regbuf_bufring_opts_init(struct regbuf_bufring_opts *o)
 	if (!o)
 		return;
 	memset(o, 0, sizeof(*o));
-	o->opts_size = sizeof(*o);
+	o->struct_size = sizeof(*o);
 	o->max_groups = 2;
 }
 
@@ -385,9 +385,6 @@ static int check_create(struct regbuf_pool *pool, int ring_fd,
 
 	if (!rb_pool_ok(pool) || !o || !out)
 		return rb_err(-EINVAL, "bufring: pool, opts and out needed");
-	if (o->opts_size != sizeof(*o))
-		return rb_err(-EINVAL, "bufring opts_size %u, expected %zu",
-			      o->opts_size, sizeof(*o));
 	for (unsigned i = 0; i < RB_ARRAY_SIZE(o->reserved); i++)
 		if (o->reserved[i])
 			return rb_err(-EINVAL, "bufring reserved fields must "
@@ -433,10 +430,17 @@ RB_EXPORT int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
 					 const struct regbuf_bufring_opts *o,
 					 struct regbuf_bufring **out)
 {
+	struct regbuf_bufring_opts k;
 	struct regbuf_bufring *br;
 	int ret;
 
 	rb_err_clear();
+	/* the caller's struct, of whatever size (the struct-size contract) */
+	ret = o ? rb_struct_in(&k, sizeof(k), o, "bufring options") : 0;
+	if (ret)
+		return ret;
+	if (o)
+		o = &k;
 	ret = check_create(pool, ring_fd, o, out);
 	if (ret)
 		return ret;
@@ -466,7 +470,7 @@ RB_EXPORT int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
 				 ? (o->max_groups ? o->max_groups : 2)
 				 : 1;
 	br->tag = __atomic_fetch_add(&br_next_tag, 1, __ATOMIC_RELAXED);
-	br->st.stats_size = sizeof(br->st);
+	br->st.struct_size = sizeof(br->st);
 	br->st.first_bgid = o->bgid;
 	br->st.buf_size = o->buf_size;
 	br->bids =
@@ -648,15 +652,22 @@ RB_EXPORT int regbuf_bufring_recycle(struct regbuf_bufring *br,
 RB_EXPORT int regbuf_bufring_stats(const struct regbuf_bufring *br,
 				   struct regbuf_bufring_stats *st)
 {
-	if (!br_ok(br) || !st || st->stats_size != sizeof(*st))
+	struct regbuf_bufring_stats k;
+	int usize;
+
+	if (!br_ok(br) || !st)
 		return rb_err(-EINVAL, "bufring_stats: bufring and a stats "
-				       "struct with stats_size set needed");
-	*st = br->st;
-	st->flags = br->inc ? REGBUF_BUFRING_INC : 0;
-	st->min_left = br->min_left;
-	st->nbufs = br->nr_groups * br->nbufs;
-	st->groups = br->nr_groups;
-	st->ring_in_pool = br->groups[0].ring_mem.len != 0;
+				       "struct needed");
+	usize = rb_struct_size(st, "regbuf_bufring_stats");
+	if (usize < 0)
+		return usize;
+	k = br->st;
+	k.flags = br->inc ? REGBUF_BUFRING_INC : 0;
+	k.min_left = br->min_left;
+	k.nbufs = br->nr_groups * br->nbufs;
+	k.groups = br->nr_groups;
+	k.ring_in_pool = br->groups[0].ring_mem.len != 0;
+	rb_struct_out(st, (uint32_t)usize, &k, sizeof(k));
 	return 0;
 }
 

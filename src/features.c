@@ -174,7 +174,7 @@ static void probe_all(void)
 	struct utsname u;
 	int fd, maj = 0, min = 0;
 
-	feats.size = sizeof(feats);
+	feats.struct_size = sizeof(feats);
 	if (!uname(&u)) {
 		snprintf(feats.kernel, sizeof(feats.kernel), "%s", u.release);
 		if (sscanf(u.release, "%d.%d", &maj, &min) == 2)
@@ -240,10 +240,11 @@ int rb_kernel_version(void)
 
 RB_EXPORT int regbuf_features_get(struct regbuf_features *f)
 {
-	if (!f || f->size != sizeof(*f))
-		return rb_err(-EINVAL, "regbuf_features_get: f->size must be "
-				       "sizeof(struct regbuf_features)");
-	*f = *rb_features();
+	int usize = rb_struct_size(f, "regbuf_features");
+
+	if (usize < 0)
+		return usize;
+	rb_struct_out(f, (uint32_t)usize, rb_features(), sizeof(*f));
 	return 0;
 }
 
@@ -344,15 +345,14 @@ static int count_nodes(void)
 	return n ? n : 1;
 }
 
-RB_EXPORT int regbuf_machine_get(struct regbuf_machine *m)
+RB_EXPORT int regbuf_machine_get(struct regbuf_machine *user)
 {
+	struct regbuf_machine k = {.struct_size = sizeof(k)}, *m = &k;
+	int usize = rb_struct_size(user, "regbuf_machine");
 	char buf[128], *a, *b;
 
-	if (!m || m->size != sizeof(*m))
-		return rb_err(-EINVAL, "regbuf_machine_get: m->size must be "
-				       "sizeof(struct regbuf_machine)");
-	memset(m, 0, sizeof(*m));
-	m->size = sizeof(*m);
+	if (usize < 0)
+		return usize;
 	m->page_size = (uint32_t)rb_page_size();
 	read_huge(2048, &m->huge_2m);
 	read_huge(1048576, &m->huge_1g);
@@ -367,5 +367,6 @@ RB_EXPORT int regbuf_machine_get(struct regbuf_machine *m)
 	m->cap_ipc_lock = rb_cap_ipc_lock();
 	m->numa_nodes = count_nodes();
 	m->online_cpus = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+	rb_struct_out(user, (uint32_t)usize, m, sizeof(*m));
 	return 0;
 }

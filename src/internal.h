@@ -36,6 +36,14 @@ void rb_note(char *notes, size_t size, const char *fmt, ...)
 /* "1.5 GiB", "2 MiB", "4096 B" */
 const char *rb_fmt_size(uint64_t bytes, char *buf, size_t size);
 
+/* abi.c: the struct-size contract (see there). */
+/* Read a caller's struct into dst (ksize bytes, ours): 0, -EINVAL, -E2BIG. */
+int rb_struct_in(void *dst, size_t ksize, const void *src, const char *what);
+/* The caller's size of a struct to be filled, or -EINVAL. */
+int rb_struct_size(const void *user, const char *what);
+/* Fill the caller's struct of usize bytes from ours (ksize bytes). */
+void rb_struct_out(void *user, uint32_t usize, const void *src, size_t ksize);
+
 /* features.c */
 const struct regbuf_features *rb_features(void);
 bool rb_has(uint64_t feat);

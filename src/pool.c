@@ -49,20 +49,27 @@ RB_EXPORT void regbuf_pool_opts_init(struct regbuf_pool_opts *opts)
 	if (!opts)
 		return;
 	memset(opts, 0, sizeof(*opts));
-	opts->opts_size = sizeof(*opts);
+	opts->struct_size = sizeof(*opts);
 	opts->backing = REGBUF_BACKING_AUTO;
 	opts->numa_node = -1;
 }
 
-static int check_opts(const struct regbuf_pool_opts *o, bool need_size)
+/* Read the caller's options into *o (the struct-size contract) and check
+ * them; NULL means the defaults where allow_null. */
+static int check_opts(struct regbuf_pool_opts *o,
+		      const struct regbuf_pool_opts *user, bool need_size)
 {
-	if (!o)
-		return rb_err(-EINVAL, "options are required");
-	if (o->opts_size != sizeof(*o))
-		return rb_err(-EINVAL,
-			      "opts_size is %u, expected %zu: call "
-			      "regbuf_pool_opts_init()",
-			      o->opts_size, sizeof(*o));
+	int ret;
+
+	if (!user) {
+		if (need_size)
+			return rb_err(-EINVAL, "options are required");
+		regbuf_pool_opts_init(o);
+		return 0;
+	}
+	ret = rb_struct_in(o, sizeof(*o), user, "pool options");
+	if (ret)
+		return ret;
 	if (o->flags & ~REGBUF_POOL_FLAGS_ALL)
 		return rb_err(-EINVAL, "unknown pool flags 0x%x",
 			      o->flags & ~REGBUF_POOL_FLAGS_ALL);
@@ -210,15 +217,17 @@ static unsigned populate_threads(const struct regbuf_pool_opts *o)
 RB_EXPORT int regbuf_pool_create(const struct regbuf_pool_opts *opts,
 				 struct regbuf_pool **out)
 {
+	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
 	int ret;
 
 	rb_err_clear();
 	if (!out)
 		return rb_err(-EINVAL, "out pointer is NULL");
-	ret = check_opts(opts, true);
+	ret = check_opts(&o, opts, true);
 	if (ret)
 		return ret;
+	opts = &o;
 	rb_features();
 	p = pool_new(opts);
 	if (!p)
@@ -247,25 +256,22 @@ RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
 				const struct regbuf_pool_opts *opts,
 				struct regbuf_pool **out)
 {
-	struct regbuf_pool_opts dflt;
+	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
 	uintptr_t a = (uintptr_t)addr;
 	int ret;
 
 	rb_err_clear();
-	if (!opts) {
-		regbuf_pool_opts_init(&dflt);
-		opts = &dflt;
-	}
 	if (!out || !addr || !len)
 		return rb_err(-EINVAL, "adopt needs addr, len > 0 and out");
 	if ((a | len) & 4095)
 		return rb_err(-EINVAL, "adopted memory must be page aligned");
 	if (a + len < a)
 		return rb_err(-EOVERFLOW, "range overflows");
-	ret = check_opts(opts, false);
+	ret = check_opts(&o, opts, false);
 	if (ret)
 		return ret;
+	opts = &o;
 	if (opts->flags & (REGBUF_POOL_SHARED | REGBUF_POOL_STRICT))
 		return rb_err(-EINVAL, "SHARED and STRICT do not apply to "
 				       "adopted memory");
@@ -358,19 +364,16 @@ RB_EXPORT int regbuf_pool_fd(const struct regbuf_pool *pool)
 RB_EXPORT int regbuf_pool_import(int fd, const struct regbuf_pool_opts *opts,
 				 struct regbuf_pool **out)
 {
-	struct regbuf_pool_opts dflt;
+	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
 	struct stat st;
 	int backing, ret, dup_fd;
 
 	rb_err_clear();
-	if (!opts) {
-		regbuf_pool_opts_init(&dflt);
-		opts = &dflt;
-	}
 	if (!out)
 		return rb_err(-EINVAL, "out pointer is NULL");
-	ret = check_opts(opts, false);
+	ret = check_opts(&o, opts, false);
+	opts = &o;
 	if (ret)
 		return ret;
 	if (fd < 0 || rb_fstat(fd, &st))
@@ -434,19 +437,20 @@ RB_EXPORT size_t regbuf_pool_size(const struct regbuf_pool *pool)
 }
 
 RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
-			       struct regbuf_pool_info *info)
+			       struct regbuf_pool_info *user)
 {
 	const struct regbuf_pool *p = pool;
+	struct regbuf_pool_info k, *info = &k;
 	uint64_t biggest = 0;
+	int usize;
 
-	if (!rb_pool_ok(p) || !info)
+	if (!rb_pool_ok(p) || !user)
 		return rb_err(-EINVAL,
 			      "regbuf_pool_info: pool and info needed");
-	if (info->info_size != sizeof(*info))
-		return rb_err(-EINVAL, "info_size must be sizeof(struct "
-				       "regbuf_pool_info)");
+	usize = rb_struct_size(user, "regbuf_pool_info");
+	if (usize < 0)
+		return usize;
 	memset(info, 0, sizeof(*info));
-	info->info_size = sizeof(*info);
 	info->flags = p->info_flags;
 	info->size = rb_pool_size(p);
 	info->requested_size = p->requested;
@@ -476,6 +480,7 @@ RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
 	info->register_ns = p->register_ns;
 	info->numa_node = p->numa_node;
 	memcpy(info->notes, p->notes, sizeof(info->notes));
+	rb_struct_out(user, (uint32_t)usize, info, sizeof(*info));
 	return 0;
 }
 
@@ -499,20 +504,26 @@ RB_EXPORT int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
 			       struct regbuf_slot_info *slot)
 {
 	const struct rb_slot *s;
+	int usize;
 
 	if (!rb_pool_ok(pool) || !slot)
 		return rb_err(-EINVAL,
 			      "regbuf_pool_slot: pool and slot needed");
+	usize = rb_struct_size(slot, "regbuf_slot_info");
+	if (usize < 0)
+		return usize;
 	if (idx >= rb_pool_nr_slots(pool))
 		return rb_err(-ERANGE, "slot %u of %u", idx,
 			      rb_pool_nr_slots(pool));
 	s = &pool->slots[idx];
-	slot->offset = s->offset;
-	slot->len = s->len;
-	slot->backing = s->backing;
-	slot->registered = s->registered;
-	slot->page_size = s->page_size;
-	slot->bvecs = s->bvecs;
-	slot->charge = s->charge;
+	rb_struct_out(slot, (uint32_t)usize,
+		      &(struct regbuf_slot_info){.offset = s->offset,
+						 .len = s->len,
+						 .backing = s->backing,
+						 .registered = s->registered,
+						 .page_size = s->page_size,
+						 .bvecs = s->bvecs,
+						 .charge = s->charge},
+		      sizeof(*slot));
 	return 0;
 }

@@ -251,7 +251,7 @@ static inline uint64_t t_free_huge(const char *kb)
 
 static inline int t_io_uring_ok(void)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
 
 	regbuf_features_get(&f);
 	return f.io_uring == REGBUF_IO_URING_AVAILABLE;

@@ -24,7 +24,7 @@ static struct regbuf_pool *mkpool(uint64_t size, uint64_t slot, int backing)
 
 static void check_in_slot(struct regbuf_pool *p, const struct regbuf_buf *b)
 {
-	struct regbuf_slot_info s;
+	struct regbuf_slot_info s = {.struct_size = sizeof(s)};
 	uint64_t off =
 		(uint64_t)((char *)b->addr - (char *)regbuf_pool_base(p));
 	unsigned idx = b->slot >= 0 ? (unsigned)b->slot : 0;
@@ -40,7 +40,7 @@ static void unit(void)
 	/* Each size class in use holds at least one 2 MiB span. */
 	struct regbuf_pool *p = mkpool(64 << 20, 4 << 20, REGBUF_BACKING_PAGES);
 	struct regbuf_pool *q = mkpool(4 << 20, 0, REGBUF_BACKING_PAGES);
-	struct regbuf_alloc_stats st;
+	struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
 	struct regbuf_buf b, c, forged, many[64];
 	size_t lens[] = {1,	100,	 512,		4095,	 4096,	 4097,
 			 65536, 1 << 20, (1 << 20) + 1, 3 << 20, 4 << 20};
@@ -147,7 +147,7 @@ static void property(void)
 	for (unsigned i = 0; i < n; i++)
 		inuse += live[i].len;
 	{
-		struct regbuf_alloc_stats st;
+		struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
 
 		CHECK_EQ(regbuf_alloc_stats(p, &st), 0);
 		CHECK_EQ(st.requested_bytes, inuse);
@@ -208,7 +208,7 @@ static void threads(void)
 	struct regbuf_pool *p = mkpool(64 << 20, 0, REGBUF_BACKING_AUTO);
 	struct th t[4];
 	pthread_t th[4];
-	struct regbuf_alloc_stats st;
+	struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
 
 	for (int i = 0; i < 4; i++) {
 		t[i] = (struct th){.p = p, .id = i};
@@ -243,7 +243,7 @@ static void *pairs(void *arg)
 static void stats_complete(void)
 {
 	struct regbuf_pool *p = mkpool(8 << 20, 0, REGBUF_BACKING_PAGES);
-	struct regbuf_alloc_stats st;
+	struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
 	struct regbuf_buf small, big;
 	pthread_t th[4];
 
@@ -335,7 +335,7 @@ static void churn_then_any_size(void)
 		struct regbuf_pool *p =
 			mkpool(pools[k], 0, REGBUF_BACKING_PAGES);
 		struct regbuf_buf b[64];
-		struct regbuf_alloc_stats st;
+		struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
 		unsigned refused = 0;
 
 		/* every size, several at once, then all freed */

@@ -59,8 +59,8 @@ static void fdinfo(int fd, char *out, size_t n)
 static struct state snap(void)
 {
 	struct state s;
-	struct regbuf_pool_info pi = {.info_size = sizeof(pi)};
-	struct regbuf_alloc_stats as;
+	struct regbuf_pool_info pi = {.struct_size = sizeof(pi)};
+	struct regbuf_alloc_stats as = {.struct_size = sizeof(as)};
 
 	s.h = t_held_now();
 	CHECK_EQ(regbuf_pool_info(P, &pi), 0);
@@ -157,7 +157,7 @@ static long c_opts(int field)
 	o.size = 4 << 20;
 	switch (field) {
 	case 0:
-		o.opts_size = 4;
+		o.struct_size = 4;
 		break;
 	case 1:
 		o.size = 0;
@@ -224,37 +224,37 @@ static long c_opts8(void)
 }
 static long c_info_size(void)
 {
-	struct regbuf_pool_info i = {.info_size = 12};
+	struct regbuf_pool_info i = {.struct_size = 4};
 
 	return regbuf_pool_info(P, &i);
 }
 static long c_features_size(void)
 {
-	struct regbuf_features f = {.size = 1};
+	struct regbuf_features f = {.struct_size = 1};
 
 	return regbuf_features_get(&f);
 }
 static long c_machine_size(void)
 {
-	struct regbuf_machine m = {.size = 1};
+	struct regbuf_machine m = {.struct_size = 1};
 
 	return regbuf_machine_get(&m);
 }
 static long c_slot(void)
 {
-	struct regbuf_slot_info s;
+	struct regbuf_slot_info s = {.struct_size = sizeof(s)};
 
 	return regbuf_pool_slot(P, 1u << 30, &s);
 }
 static long c_slot_of(void)
 {
-	struct regbuf_slot_info s;
+	struct regbuf_slot_info s = {.struct_size = sizeof(s)};
 
 	return regbuf_pool_slot_of(P, (char *)regbuf_pool_base(P) - 1, &s);
 }
 static long c_slot_of_end(void)
 {
-	struct regbuf_slot_info s;
+	struct regbuf_slot_info s = {.struct_size = sizeof(s)};
 
 	return regbuf_pool_slot_of(
 		P, (char *)regbuf_pool_base(P) + regbuf_pool_size(P), &s);
@@ -339,7 +339,7 @@ static long c_recycle_null(void)
 }
 static long c_bufring_stats(void)
 {
-	struct regbuf_bufring_stats st = {.stats_size = sizeof(st)};
+	struct regbuf_bufring_stats st = {.struct_size = sizeof(st)};
 
 	return regbuf_bufring_stats(NULL, &st);
 }
@@ -445,8 +445,9 @@ ROW(c_bufring_pipe, -EBADF,
     regbuf_bufring_create(P, pipe_r, 1, 8, 4096, 0, &out_br))
 ROW(c_bufring_bgid, -EINVAL, regbuf_bufring_bgid(NULL))
 ROW(c_dead_info, -EINVAL,
-    regbuf_pool_info(D, &(struct regbuf_pool_info){
-				.info_size = sizeof(struct regbuf_pool_info)}))
+    regbuf_pool_info(D,
+		     &(struct regbuf_pool_info){
+			     .struct_size = sizeof(struct regbuf_pool_info)}))
 ROW(c_dead_attach, -EINVAL, regbuf_pool_attach(D, r2.ring_fd, 0))
 ROW(c_dead_detach, -EINVAL, regbuf_pool_detach(D, r1.ring_fd))
 ROW(c_dead_grow, -EINVAL, regbuf_pool_grow(D, 1 << 20))
@@ -481,7 +482,7 @@ static const struct row rows[] = {
 	{"alloc_stats: NULL stats", c_stats_null2, -EINVAL},
 	{"create: NULL opts", c_create_null, -EINVAL},
 	{"create: NULL out", c_create_null_out, -EINVAL},
-	{"create: opts_size 4", c_opts0, -EINVAL},
+	{"create: struct_size 4", c_opts0, -EINVAL},
 	{"create: size 0", c_opts1, -EINVAL},
 	{"create: size overflows", c_opts2, -EOVERFLOW},
 	{"create: unknown flag", c_opts3, -EINVAL},
@@ -501,7 +502,7 @@ static const struct row rows[] = {
 	{"pool_fd: not SHARED", c_fd_not_shared, -EINVAL},
 	{"pool_fd: NULL", c_fd_null, -EINVAL},
 	{"pool_info: NULL", c_info_null, -EINVAL},
-	{"pool_info: info_size 12", c_info_size, -EINVAL},
+	{"pool_info: struct_size 4", c_info_size, -EINVAL},
 	{"pool_slot: index 2^30", c_slot, -ERANGE},
 	{"pool_slot: NULL", c_slot_null, -EINVAL},
 	{"pool_slot_of: below the pool", c_slot_of, -EFAULT},

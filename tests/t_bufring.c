@@ -21,7 +21,7 @@
 static struct regbuf_pool *pool;
 static struct io_uring ring;
 static int sv[2]; /* sv[1] is written by the test, sv[0] received on */
-static struct regbuf_features feat = {.size = sizeof(feat)};
+static struct regbuf_features feat = {.struct_size = sizeof(feat)};
 
 /* The pattern of seed, any length, at any alignment. */
 static void mk(void *p, size_t len, uint64_t seed)
@@ -86,7 +86,7 @@ static int recv_one(struct regbuf_bufring *br, unsigned len,
 
 static struct regbuf_bufring_stats stats(struct regbuf_bufring *br)
 {
-	struct regbuf_bufring_stats st = {.stats_size = sizeof(st)};
+	struct regbuf_bufring_stats st = {.struct_size = sizeof(st)};
 
 	CHECK_EQ(regbuf_bufring_stats(br, &st), 0);
 	return st;
@@ -326,7 +326,7 @@ static void bundle(void)
 	struct regbuf_buf b[8];
 	char msg[10000];
 	unsigned fl;
-	int res, n;
+	int res, n, first = 0;
 	size_t pos = 0;
 
 	CHECK_EQ(regbuf_bufring_create(pool, ring.ring_fd, 40, 8, 4096, 0, &br),
@@ -347,18 +347,36 @@ static void bundle(void)
 		}
 		return;
 	}
+	if (res > 0 && res <= 4096) {
+		/* 6.12: a socket's first bundle receive maps one buffer (the
+		 * kernel learns the queue length from that receive); the next
+		 * one takes several. Later kernels retry and append at once. */
+		CHECK_EQ(regbuf_bufring_take(br, res, fl, b, 8), 1);
+		CHECK(!memcmp(b[0].addr, msg, b[0].len));
+		pos = b[0].len;
+		first = res;
+		queue_recv(40, 0, RB_RECVSEND_BUNDLE, 0);
+		wait_one(&res, &fl);
+	}
 	CHECK(res > 4096);
 	CHECK_EQ(regbuf_bufring_take(br, res, fl, b, 1), -EMSGSIZE);
-	CHECK_EQ(stats(br).taken, 0u);
+	CHECK_EQ(stats(br).taken, first ? 1u : 0u);
 	n = regbuf_bufring_take(br, res, fl, b, 8);
 	CHECK(n >= 2);
 	for (int i = 0; i < n; i++) {
 		CHECK(!memcmp(b[i].addr, msg + pos, b[i].len));
 		pos += b[i].len;
 	}
-	CHECK_EQ(pos, (size_t)res);
-	printf("  bundle: %d bytes in %d buffers with one completion\n", res,
-	       n);
+	CHECK_EQ(pos, (size_t)(first + res));
+	if (first)
+		printf("  bundle: the first receive took one buffer (%d "
+		       "bytes), the next %d bytes in %d buffers with one "
+		       "completion\n",
+		       first, res, n);
+	else
+		printf("  bundle: %d bytes in %d buffers with one "
+		       "completion\n",
+		       res, n);
 	/* Destroy with all of them held: documented, nothing leaks. */
 	CHECK_EQ(regbuf_bufring_destroy(br), 0);
 	/* drain what is left on the socket */
@@ -526,10 +544,10 @@ static void bad_input(void)
 	CHECK_EQ(regbuf_bufring_create_opts(pool, ring.ring_fd, &o, &br),
 		 -EINVAL);
 	o.reserved[1] = 0;
-	o.opts_size = 8;
+	o.struct_size = 4;
 	CHECK_EQ(regbuf_bufring_create_opts(pool, ring.ring_fd, &o, &br),
 		 -EINVAL);
-	o.opts_size = sizeof(o);
+	o.struct_size = sizeof(o);
 	o.min_left = 16; /* without INC */
 	CHECK_EQ(regbuf_bufring_create_opts(pool, ring.ring_fd, &o, &br),
 		 -EINVAL);
@@ -620,7 +638,7 @@ int main(void)
 	bad_input();
 	faults(pool, 64, "ring in the pool");
 	{
-		struct regbuf_alloc_stats as;
+		struct regbuf_alloc_stats as = {.struct_size = sizeof(as)};
 
 		CHECK_EQ(regbuf_alloc_stats(pool, &as), 0);
 		CHECK_EQ(as.bytes_in_use, 0u);

@@ -61,7 +61,7 @@ static void tcopy(void)
 
 int main(void)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
 
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");

@@ -39,7 +39,7 @@ static struct regbuf_pool *growable(uint64_t size, uint64_t max)
 static void io_at(struct io_uring *ring, struct regbuf_pool *p, char *addr,
 		  unsigned base_slot, uint64_t seed)
 {
-	struct regbuf_slot_info si;
+	struct regbuf_slot_info si = {.struct_size = sizeof(si)};
 	int s = regbuf_pool_slot_of(p, addr, &si);
 
 	CHECK(s >= 0 && si.registered);
@@ -69,7 +69,7 @@ static void explicit_grow(void)
 {
 	struct t_held start = t_held_now();
 	struct regbuf_pool *p = growable(8 * MIB, 64 * MIB);
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct io_uring r[3], late;
 	unsigned first[3] = {0, 10, 40};
 	unsigned nr0, nr1;
@@ -129,7 +129,7 @@ static void explicit_grow(void)
 static void refused_without_room(void)
 {
 	struct regbuf_pool *p;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct io_uring r;
 	struct t_held before;
 	unsigned nr0;
@@ -197,7 +197,7 @@ static void auto_grow(void)
 {
 	struct t_held start = (t_warm_threads(4), t_held_now());
 	struct regbuf_pool *p = growable(4 * MIB, 128 * MIB);
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct hammer h[4];
 	pthread_t th[4];
 	struct regbuf_buf b;
@@ -280,8 +280,8 @@ static void faults(void)
 
 	for (int k = 0; k < RB_SYS_NR; k++)
 		for (unsigned long nth = 1; nth <= n[k]; nth++) {
-			struct regbuf_pool_info a = {.info_size = sizeof(a)};
-			struct regbuf_pool_info b = {.info_size = sizeof(b)};
+			struct regbuf_pool_info a = {.struct_size = sizeof(a)};
+			struct regbuf_pool_info b = {.struct_size = sizeof(b)};
 			struct t_held before;
 			long bufs;
 			int ret;
@@ -322,7 +322,7 @@ static void faults(void)
 
 int main(void)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
 
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");

@@ -62,8 +62,9 @@ static void hugepages_run_out(void)
 {
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p = NULL;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
-	struct regbuf_slot_info first, last;
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
+	struct regbuf_slot_info first = {.struct_size = sizeof(first)},
+				last = {.struct_size = sizeof(last)};
 	uint64_t free0 = free_settled();
 	struct t_held before;
 	void *held[NHOLD] = {0};

@@ -158,7 +158,7 @@ static void real_kernel(void)
 	uint64_t size = 8 * M2;
 	char *raw, *mem, line[256];
 	struct regbuf_pool *p;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct io_uring ring;
 	long pin0;
 
@@ -273,7 +273,7 @@ static void refusals(void)
 
 int main(void)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
 
 	regbuf_features_get(&f);
 	synthetic(!!(f.features & REGBUF_FEAT_COALESCE));

@@ -244,7 +244,7 @@ static int memlock_child(uint64_t limit)
 	struct rlimit rl = {limit, limit};
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p, *p2;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) && errno == EPERM) {
 		printf("  memlock %llu: cannot raise the hard limit here, "
@@ -353,7 +353,7 @@ static void test_bad_input(void)
 	} while (0)
 	BAD_OPT(size, 0, -EINVAL);
 	BAD_OPT(size, ~0ULL, -EOVERFLOW);
-	BAD_OPT(opts_size, 8, -EINVAL);
+	BAD_OPT(struct_size, 4, -EINVAL);
 	BAD_OPT(flags, 1U << 20, -EINVAL);
 	BAD_OPT(backing, 77, -EINVAL);
 	BAD_OPT(backing, -1, -EINVAL);
@@ -380,8 +380,8 @@ static void test_bad_input(void)
 	CHECK_EQ(regbuf_pool_detach(q, pipefd[0]), -ENOENT);
 	CHECK_EQ(regbuf_pool_detach(NULL, ring.ring_fd), -EINVAL);
 	{
-		struct regbuf_pool_info bad = {.info_size = 1};
-		struct regbuf_slot_info s;
+		struct regbuf_pool_info bad = {.struct_size = 1};
+		struct regbuf_slot_info s = {.struct_size = sizeof(s)};
 
 		CHECK_EQ(regbuf_pool_info(q, &bad), -EINVAL);
 		CHECK_EQ(regbuf_pool_info(NULL, &bad), -EINVAL);

@@ -25,7 +25,7 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 	int method = 0;
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *pool;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct io_uring rings[NR_RINGS];
 	unsigned first[NR_RINGS];
 	struct t_held before;
@@ -219,7 +219,7 @@ int main(void)
 {
 	int skipped = 0, tried = 0;
 
-	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
 
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");

@@ -46,10 +46,10 @@ static void block_io_uring(void)
 /* sysctl: 1 = io_uring disabled by kernel.io_uring_disabled=2 */
 static int blocked_child(int sysctl)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct regbuf_buf b;
 	char cmd[512], out[4096] = "";
 	FILE *pp;
@@ -153,7 +153,7 @@ static int sysctl_disabled(void)
 
 int main(int argc, char **argv)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
 	int v = kver(), st;
 	pid_t pid;
 
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(regbuf_features_get(&f), 0);
 	/* Bad sizes are refused, nothing else read. */
 	{
-		struct regbuf_features bad = {.size = 3};
+		struct regbuf_features bad = {.struct_size = 3};
 
 		CHECK_EQ(regbuf_features_get(&bad), -EINVAL);
 		CHECK_EQ(regbuf_features_get(NULL), -EINVAL);

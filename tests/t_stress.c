@@ -166,8 +166,8 @@ int main(void)
 	for (int i = 0; i < IO_THREADS + 2; i++)
 		pthread_join(th[i], NULL);
 	{
-		struct regbuf_alloc_stats st;
-		struct regbuf_pool_info info = {.info_size = sizeof(info)};
+		struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
+		struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 
 		CHECK_EQ(regbuf_alloc_stats(pool, &st), 0);
 		CHECK_EQ(st.bytes_in_use, 0u);

@@ -92,7 +92,7 @@ static double time_register(const struct iovec *iov, unsigned n)
 /* Largest size <= want that the backing can hold now. */
 static uint64_t fit_size(const struct opts *o, uint64_t want, int backing)
 {
-	struct regbuf_machine m = {.size = sizeof(m)};
+	struct regbuf_machine m = {.struct_size = sizeof(m)};
 	uint64_t cap = want, huge;
 	char a[32];
 
@@ -134,7 +134,7 @@ static int bench_register(struct opts *o)
 	for (r = 0; r < o->repeat; r++) {
 		struct regbuf_pool_opts po;
 		struct regbuf_pool *pool;
-		struct regbuf_pool_info info = {.info_size = sizeof(info)};
+		struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 		struct iovec piov[64];
 
 		regbuf_pool_opts_init(&po);
@@ -203,7 +203,7 @@ static int bench_attach(struct opts *o)
 	double att[64], reg[64];
 	struct regbuf_pool_opts po;
 	struct regbuf_pool *pool;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct io_uring *rings = calloc((size_t)o->rings, sizeof(*rings));
 	struct iovec iov[64];
 	unsigned n;
@@ -311,7 +311,7 @@ static int bench_mixed(struct opts *o)
 	n = gib_iovecs(mem, size, iov, 64);
 	for (r = 0; r < o->repeat; r++) {
 		struct regbuf_pool *pool;
-		struct regbuf_pool_info info = {.info_size = sizeof(info)};
+		struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 		double t0;
 
 		naive[r] = time_register(iov, n);
@@ -486,7 +486,7 @@ static double fill_at_first_failure(unsigned seed, double *rounded)
 	static struct regbuf_buf live[MAXLIVE];
 	struct regbuf_pool_opts po;
 	struct regbuf_pool *pool;
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1, bytes = 0;
 	unsigned n = 0;
 	double fill = -1;
@@ -513,7 +513,8 @@ static double fill_at_first_failure(unsigned seed, double *rounded)
 				      : (1 << 20) + r % (7 << 20);
 
 		if (regbuf_alloc(pool, len, 0, &live[n])) {
-			struct regbuf_alloc_stats st;
+			struct regbuf_alloc_stats st = {.struct_size =
+								sizeof(st)};
 
 			regbuf_alloc_stats(pool, &st);
 			fill = (double)bytes / (double)info.size;

@@ -120,9 +120,9 @@ static const char *direct_dir(const char *want)
 
 int cmd_demo(int argc, char **argv)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
-	struct regbuf_machine m = {.size = sizeof(m)};
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
+	struct regbuf_machine m = {.struct_size = sizeof(m)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *pool;
 	struct io_uring rings[NR_RINGS];
@@ -188,7 +188,7 @@ int cmd_demo(int argc, char **argv)
 	       info.nr_slots, (unsigned long long)info.predicted_bvecs,
 	       fmt_size(info.memlock_charge, b, sizeof(b)));
 	for (unsigned i = 0; i < info.nr_slots && i < 4; i++) {
-		struct regbuf_slot_info s;
+		struct regbuf_slot_info s = {.struct_size = sizeof(s)};
 
 		regbuf_pool_slot(pool, i, &s);
 		printf("    slot %u: +%-10llx %-9s %-4s pages of %s%s\n", i,

@@ -19,8 +19,8 @@ static const char *state_name(int s)
 
 static void json_info(void)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
-	struct regbuf_machine m = {.size = sizeof(m)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
+	struct regbuf_machine m = {.struct_size = sizeof(m)};
 	struct json j;
 
 	regbuf_features_get(&f);
@@ -66,8 +66,8 @@ static void json_info(void)
 
 void print_info(FILE *o, bool brief)
 {
-	struct regbuf_features f = {.size = sizeof(f)};
-	struct regbuf_machine m = {.size = sizeof(m)};
+	struct regbuf_features f = {.struct_size = sizeof(f)};
+	struct regbuf_machine m = {.struct_size = sizeof(m)};
 	char a[32];
 	int on = 0;
 

@@ -338,7 +338,7 @@ int cmd_inspect(int argc, char **argv)
 		return 1;
 	}
 	if (!json) {
-		struct regbuf_pool_info info = {.info_size = sizeof(info)};
+		struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 
 		regbuf_pool_info(pool, &info);
 		printf("pool: %s backing, populated in %.1f ms\n",

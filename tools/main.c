@@ -153,13 +153,13 @@ double now_ms(void)
 unsigned pool_slot_iovecs(const struct regbuf_pool *pool, struct iovec *iov,
 			  unsigned max)
 {
-	struct regbuf_pool_info info = {.info_size = sizeof(info)};
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	unsigned n;
 
 	if (regbuf_pool_info(pool, &info))
 		return 0;
 	for (n = 0; n < info.nr_registered_slots && n < max; n++) {
-		struct regbuf_slot_info s;
+		struct regbuf_slot_info s = {.struct_size = sizeof(s)};
 
 		regbuf_pool_slot(pool, n, &s);
 		iov[n].iov_base = (char *)regbuf_pool_base(pool) + s.offset;

@@ -70,7 +70,7 @@ static inline int regbuf_prep_rw_span(struct io_uring *ring,
 				      __u64 foff, unsigned base_slot,
 				      __u64 user_data)
 {
-	struct regbuf_slot_info si;
+	struct regbuf_slot_info si = {.struct_size = sizeof(si)};
 	char *p = (char *)addr, *end = p + len;
 	unsigned n = 0, i = 0;
 

@@ -57,7 +57,8 @@ if [ ! -f "$W/vmlinuz" ]; then
 		todo=$(echo $todo)
 	done
 	for d in "$W"/pkg/*.deb; do dpkg-deb -x "$d" "$W/pkg/root"; done
-	cp "$W"/pkg/root/boot/vmlinuz-* "$W/vmlinuz"
+	# /boot/vmlinuz-*, or /usr/lib/modules/*/vmlinuz from 7.x
+	cp "$(ls "$W"/pkg/root/boot/vmlinuz-* "$W"/pkg/root/usr/lib/modules/*/vmlinuz 2>/dev/null | head -n1)" "$W/vmlinuz"
 	echo "$real" >"$W/package"
 fi
 # /lib/modules, or /usr/lib/modules in merged-/usr packages
@@ -99,6 +100,12 @@ add_mod() {
 	if [ -z "$f" ]; then
 		# crc32c_generic went into the crc32c library in 6.14
 		[ "$1" = crc32c_generic ] && return
+		# 7.x packages ship no modules.builtin: a driver without a
+		# module file is built in (the guest says so if it is not)
+		if [ ! -f "$mods/modules.builtin" ]; then
+			log "$1: no module file and no modules.builtin, taken as built in"
+			return
+		fi
 		echo "run.sh: module $1 neither in the package nor built in" >&2
 		exit 1
 	fi
