@@ -5,7 +5,7 @@
 #   make demo       deps, then `regbuf demo`
 #   make bench      deps, then every benchmark into bench/results/
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (clang)
-#   make check-kernel KERNEL=6.1   the suite on Debian's 6.1 kernel in QEMU
+#   make check-kernel KERNEL=6.1   the suite on Debian's kernel in QEMU (6.1 6.12 7.2 7.3)
 #   make install PREFIX=/usr/local DESTDIR=...
 
 VERSION_MAJOR := 0
