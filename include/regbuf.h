@@ -72,7 +72,10 @@ enum regbuf_io_uring_state {
 #define REGBUF_FEAT_RW_VEC_FIXED (1ULL << 8)  /* READV/WRITEV_FIXED (6.15) */
 #define REGBUF_FEAT_COALESCE	 (1ULL << 9)  /* multi-hugepage bvecs (6.12) */
 #define REGBUF_FEAT_PAGEMAP_SCAN (1ULL << 10) /* PAGEMAP_SCAN ioctl (6.7) */
-#define REGBUF_FEAT_NR		 11
+/* Registered memory of a ring created with CAP_IPC_LOCK is not charged at
+ * all, not even to VmPin (7.2); probed only when this process has it. */
+#define REGBUF_FEAT_PRIV_UNACCOUNTED (1ULL << 11)
+#define REGBUF_FEAT_NR		     12
 
 struct regbuf_features {
 	uint32_t struct_size;	/* sizeof(struct regbuf_features) */

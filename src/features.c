@@ -25,7 +25,7 @@ static int kver;
 static const char *const feat_names[REGBUF_FEAT_NR] = {
 	"sparse",	"clone",    "clone_ranges", "pbuf_ring",
 	"pbuf_inc",	"min_left", "mem_region",   "query",
-	"rw_vec_fixed", "coalesce", "pagemap_scan",
+	"rw_vec_fixed", "coalesce", "pagemap_scan", "priv_unaccounted",
 };
 
 RB_EXPORT const char *regbuf_feature_name(uint64_t bit)
@@ -168,6 +168,40 @@ static void classify_refusal(int err)
 	}
 }
 
+/* VmPin of this process in KiB, -1 if unknown. */
+static long vmpin_kb(void)
+{
+	char buf[4096];
+	const char *p;
+
+	if (rb_read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
+		return -1;
+	p = strstr(buf, "VmPin:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* Does registering as a CAP_IPC_LOCK process leave VmPin alone? One page,
+ * registered and unregistered on the probe ring. */
+static bool probe_priv_unaccounted(int fd)
+{
+	struct iovec iov = {.iov_len = 4096};
+	long before, after;
+	bool unaccounted = false;
+
+	if (!rb_cap_ipc_lock() ||
+	    rb_mmap(&iov.iov_base, NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0))
+		return false;
+	before = vmpin_kb();
+	if (!rb_uring_register(fd, RB_REGISTER_BUFFERS, &iov, 1)) {
+		after = vmpin_kb();
+		unaccounted = before >= 0 && after == before;
+		rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+	}
+	rb_munmap(iov.iov_base, 4096);
+	return unaccounted;
+}
+
 static void probe_all(void)
 {
 	struct rb_io_uring_params p;
@@ -218,6 +252,8 @@ static void probe_all(void)
 		if (probe_ops(fd, vec_ops, 2))
 			feats.features |= REGBUF_FEAT_RW_VEC_FIXED;
 	}
+	if (probe_priv_unaccounted(fd))
+		feats.features |= REGBUF_FEAT_PRIV_UNACCOUNTED;
 	rb_close(fd);
 }
 

@@ -52,6 +52,12 @@ int rb_kernel_version(void);
 int rb_free_hugepages(uint64_t page_size, int node, uint64_t *free);
 uint64_t rb_memlock_limit(void);
 bool rb_cap_ipc_lock(void);
+/* Will the kernel charge pinned memory of a ring this process creates now
+ * (to RLIMIT_MEMLOCK and VmPin)? Not on 7.2+ with CAP_IPC_LOCK. */
+static inline bool rb_pin_charged(void)
+{
+	return !(rb_has(REGBUF_FEAT_PRIV_UNACCOUNTED) && rb_cap_ipc_lock());
+}
 
 /* folio.c (internal helpers beside the public map API) */
 /* exact: use kpageflags when allowed (slow, sees mTHP); otherwise prefer

@@ -177,7 +177,8 @@ int rb_registry_register(struct regbuf_pool *p)
 		p->slots[i].registered = true;
 		p->registered_bytes += p->slots[i].len;
 		p->bvecs += p->slots[i].bvecs;
-		p->charge += p->slots[i].charge;
+		if (rb_pin_charged())
+			p->charge += p->slots[i].charge;
 	}
 	__atomic_add_fetch(&rb_process_charge, p->charge, __ATOMIC_RELAXED);
 	p->info_flags |= fit == p->nr_slots ? REGBUF_INFO_REGISTERED
@@ -596,6 +597,8 @@ int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 		p->registered_bytes += p->slots[i].len;
 		p->bvecs += p->slots[i].bvecs;
 	}
+	if (!rb_pin_charged())
+		charge = 0;
 	p->charge += charge;
 	__atomic_store_n(&p->nr_registered, p->nr_registered + nr,
 			 __ATOMIC_RELEASE);
