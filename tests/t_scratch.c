@@ -81,7 +81,8 @@ static bool holds_file_in(pid_t pid, const char *dir)
  * kill it with SIGKILL while its scratch file is open. */
 static void kill_mid_io(const char *test, const char *abs_dir)
 {
-	char prog[4200], *dir_before, *cwd_before, *git_before;
+	char prog[4200], *dir_before, *cwd_before, *git_before, *dir_after,
+		*cwd_after;
 	const char *b =
 		getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build";
 	int st, waited_ms = 0;
@@ -128,13 +129,16 @@ static void kill_mid_io(const char *test, const char *abs_dir)
 	CHECK_EQ(kill(pid, SIGKILL), 0);
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	if (strcmp(dir_before, listing(t_scratch_dir())) ||
-	    strcmp(cwd_before, listing(".")) ||
+	dir_after = listing(t_scratch_dir());
+	cwd_after = listing(".");
+	if (strcmp(dir_before, dir_after) || strcmp(cwd_before, cwd_after) ||
 	    strcmp(git_before, git_status())) {
-		fprintf(stderr, "%s left files behind:\n%s", test,
-			git_status());
+		fprintf(stderr, "%s left files behind:\n%s",
+			test ? test : "the child", git_status());
 		exit(1);
 	}
+	free(dir_after);
+	free(cwd_after);
 	printf("  %s killed after %d ms, with its scratch file open: "
 	       "nothing left in %s, in . or in git status\n",
 	       test ? test : "a child writing O_DIRECT", waited_ms + 300,
