@@ -145,11 +145,15 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(C_FILES)
 
-$(B)/regbuf.pc: regbuf.pc.in
+# regbuf.pc (the library) and regbuf-liburing.pc (<regbuf/liburing.h>:
+# regbuf and liburing).
+PC_FILES := $(B)/regbuf.pc $(B)/regbuf-liburing.pc
+
+$(B)/%.pc: %.pc.in Makefile
 	@mkdir -p $(B)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
-install: $(STATIC) $(SHARED) $(B)/regbuf $(B)/regbuf.pc
+install: $(STATIC) $(SHARED) $(B)/regbuf $(PC_FILES)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/regbuf $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/regbuf.h $(DESTDIR)$(INCLUDEDIR)/
@@ -158,7 +162,7 @@ install: $(STATIC) $(SHARED) $(B)/regbuf $(B)/regbuf.pc
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libregbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libregbuf.so
-	install -m 644 $(B)/regbuf.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 755 $(B)/regbuf $(DESTDIR)$(BINDIR)/
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/

@@ -2,7 +2,9 @@
 /*
  * `make install` into a staging tree, then a tiny program built against
  * the installed tree with `pkg-config --cflags --libs regbuf` and run with
- * the installed shared library.
+ * the installed shared library; then the README's first program, taken
+ * from README.md, built with the README's own command line (pkg-config
+ * regbuf-liburing) and run on a real file.
  */
 #include <sys/wait.h>
 
@@ -13,6 +15,68 @@ static int run(const char *cmd)
 	int st = system(cmd);
 
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The text between the first line starting with open after heading and
+ * the next line "```" (exclusive), or the first line starting with open
+ * when close is NULL. */
+static char *readme_block(const char *readme, const char *heading,
+			  const char *open, int whole_block)
+{
+	const char *h = strstr(readme, heading), *a, *b;
+
+	CHECK(h);
+	a = strstr(h, open);
+	CHECK(a);
+	if (whole_block) {
+		a = strchr(a, '\n') + 1;
+		b = strstr(a, "\n```");
+		CHECK(b);
+		b++;
+	} else {
+		b = strchr(a, '\n');
+		CHECK(b);
+	}
+	return strndup(a, (size_t)(b - a));
+}
+
+static void readme_program(const char *dir)
+{
+	static char readme[1 << 16], cmd[8192], out[512];
+	char *prog, *build;
+	size_t n;
+	FILE *f = fopen("README.md", "r");
+	int fd = t_open_direct(1 << 20);
+	static char blk[1 << 20] __attribute__((aligned(4096)));
+
+	CHECK(f);
+	n = fread(readme, 1, sizeof(readme) - 1, f);
+	fclose(f);
+	readme[n] = '\0';
+	prog = readme_block(readme, "## A first program", "```c", 1);
+	build = readme_block(readme, "## A first program", "cc hello.c", 0);
+	snprintf(cmd, sizeof(cmd), "%s/hello.c", dir);
+	f = fopen(cmd, "w");
+	CHECK(f);
+	fputs(prog, f);
+	fclose(f);
+	memset(blk, 'r', sizeof(blk));
+	CHECK_EQ(pwrite(fd, blk, sizeof(blk), 0), (ssize_t)sizeof(blk));
+	/* exactly the README's command, pkg-config looking into the staging
+	 * tree first */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %1$s && export PKG_CONFIG_SYSROOT_DIR=%1$s/root "
+		 "PKG_CONFIG_PATH=%1$s/root/usr/lib/pkgconfig && %2$s && "
+		 "LD_LIBRARY_PATH=%1$s/root/usr/lib ./hello /proc/%3$d/fd/%4$d "
+		 "2>&1",
+		 dir, build, (int)getpid(), fd);
+	printf("  README: %s\n", build);
+	CHECK_EQ(t_popen(out, sizeof(out), cmd), 0);
+	printf("  README's program: %s", out);
+	CHECK(strstr(out, "read 131072 bytes into fixed buffer slot 0"));
+	close(fd);
+	free(prog);
+	free(build);
 }
 
 int main(void)
@@ -65,6 +129,10 @@ int main(void)
 		fprintf(stderr, "installed tree does not work: %s\n", cmd);
 		return 1;
 	}
+	if (t_io_uring_ok())
+		readme_program(dir);
+	else
+		printf("  README's program: io_uring not available, not run\n");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	run(cmd);
 	printf("installed, built with pkg-config, ran against the .so\n");
