@@ -333,7 +333,14 @@ static void bundle(void)
 		 0);
 	mk(msg, sizeof(msg), 300);
 	send_all(msg, sizeof(msg));
-	queue_recv(40, 0, RB_RECVSEND_BUNDLE, 0);
+	{
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		CHECK(sqe);
+		CHECK_EQ(regbuf_prep_recv_bundle(sqe, sv[0], br), 0);
+		CHECK_EQ(sqe->ioprio & RB_RECVSEND_BUNDLE, RB_RECVSEND_BUNDLE);
+		CHECK_EQ(io_uring_submit(&ring), 1);
+	}
 	wait_one(&res, &fl);
 	if (res == -EINVAL) {
 		printf("  bundles: not supported by this kernel\n");

@@ -137,6 +137,32 @@ static inline void regbuf_prep_recv_select(struct io_uring_sqe *sqe, int fd,
 }
 
 /*
+ * Receive a bundle on socket fd: what is queued, into as many buffers of
+ * the bufring as it needs, with one completion (Linux 6.10+; -EINVAL in
+ * the CQE before). Hand the CQE to regbuf_bufring_take() with room for
+ * several handles. The length asked for is what the group's buffers in the
+ * kernel hold: with no length, kernels that do not learn the socket's
+ * queue length from the receive (6.12 with AF_UNIX, for one) fill a single
+ * buffer per bundle. Returns 0, or -EINVAL (no bufring) with nothing
+ * prepared.
+ */
+static inline int regbuf_prep_recv_bundle(struct io_uring_sqe *sqe, int fd,
+					  const struct regbuf_bufring *br)
+{
+	struct regbuf_bufring_stats st = {.struct_size = sizeof(st)};
+	unsigned long long len;
+
+	if (regbuf_bufring_stats(br, &st))
+		return -EINVAL;
+	len = (unsigned long long)st.buf_size * st.in_kernel;
+	regbuf_prep_recv_select(
+		sqe, fd, br, len > 0x7ffff000ULL ? 0x7ffff000U : (unsigned)len,
+		0);
+	sqe->ioprio |= 1U << 4; /* IORING_RECVSEND_BUNDLE */
+	return 0;
+}
+
+/*
  * Re-arm a multishot receive that ended (a CQE without IORING_CQE_F_MORE,
  * e.g. -ENOBUFS after the bufring ran dry): one call, on the group that
  * has buffers now. Queued, not submitted. Returns 0 or -EBUSY (SQ full).
