@@ -133,7 +133,9 @@ int regbuf_backing_parse(const char *name);
 #define REGBUF_POOL_STRICT	(1U << 0) /* fail rather than fall back */
 #define REGBUF_POOL_SHARED	(1U << 1) /* memfd-backed, see regbuf_pool_fd */
 #define REGBUF_POOL_NO_POPULATE (1U << 2) /* leave the memory untouched */
-#define REGBUF_POOL_PARTIAL	(1U << 3) /* register what memlock allows */
+/* Register what RLIMIT_MEMLOCK allows, splitting the slot that crosses
+ * the limit so that its head is registered; the rest is plain memory. */
+#define REGBUF_POOL_PARTIAL	(1U << 3)
 #define REGBUF_POOL_NO_REGISTER (1U << 4) /* memory only, no anchor ring */
 /* Let fork() children inherit a copy of a private pool. By default the
  * memory is MADV_DONTFORK: the kernel would have to copy every pinned page
@@ -205,11 +207,13 @@ void *regbuf_pool_base(const struct regbuf_pool *pool);
 size_t regbuf_pool_size(const struct regbuf_pool *pool);
 
 #define REGBUF_INFO_REGISTERED (1U << 0) /* all slots registered */
-#define REGBUF_INFO_PARTIAL    (1U << 1) /* some slots left unregistered */
-#define REGBUF_INFO_SHARED     (1U << 2)
-#define REGBUF_INFO_ADOPTED    (1U << 3)
-#define REGBUF_INFO_IMPORTED   (1U << 4)
-#define REGBUF_INFO_POPULATED  (1U << 5)
+/* PARTIAL pool with slots left unregistered (nr_registered_slots may be
+ * 0 when memlock left no room; the notes say why) */
+#define REGBUF_INFO_PARTIAL   (1U << 1)
+#define REGBUF_INFO_SHARED    (1U << 2)
+#define REGBUF_INFO_ADOPTED   (1U << 3)
+#define REGBUF_INFO_IMPORTED  (1U << 4)
+#define REGBUF_INFO_POPULATED (1U << 5)
 
 struct regbuf_pool_info {
 	uint32_t struct_size; /* sizeof(struct regbuf_pool_info) */

@@ -217,6 +217,8 @@ void rb_backing_release(struct regbuf_pool *p);
 
 /* plan.c: slots of the pool from its chunks (and their folio maps). */
 int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot);
+/* PARTIAL: split the slot that crosses budget so its head fits; 1 if split. */
+int rb_plan_fit_budget(struct regbuf_pool *p, uint64_t budget);
 /* Plan chunks first_chunk.. into slots from nr_slots on (within slots_cap),
  * not yet published; returns how many. */
 int rb_plan_append(struct regbuf_pool *p, unsigned first_chunk);

@@ -453,6 +453,60 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
 	return 0;
 }
 
+/*
+ * PARTIAL pools: split the first slot that would cross budget (bytes of
+ * memlock charge left for the slots, in order) so that its head, whole
+ * pages of the slot, fits exactly. Slots are uniform (one folio size), so
+ * the head's charge and bio_vecs are its share of the slot's. Returns 1 if
+ * a slot was split, 0 if none needed it (or the head would be empty),
+ * -ENOMEM.
+ */
+int rb_plan_fit_budget(struct regbuf_pool *p, uint64_t budget)
+{
+	uint64_t used = 0;
+
+	for (unsigned i = 0; i < p->nr_slots; i++) {
+		struct rb_slot *s = &p->slots[i], head, tail;
+		struct rb_slot *ns;
+		struct iovec *ni;
+
+		if (used + s->charge <= budget) {
+			used += s->charge;
+			continue;
+		}
+		head = tail = *s;
+		head.len = (budget - used) & ~(s->page_size - 1);
+		if (!head.len || head.len >= s->len || s->charge != s->len)
+			return 0;
+		head.charge = head.len;
+		head.bvecs = s->bvecs * head.len / s->len;
+		tail.offset += head.len;
+		tail.len -= head.len;
+		tail.charge -= head.charge;
+		tail.bvecs -= head.bvecs;
+		ns = realloc(p->slots, (p->nr_slots + 1) * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		p->slots = ns;
+		ni = realloc(p->iov, (p->nr_slots + 1) * sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		p->iov = ni;
+		memmove(&p->slots[i + 1], &p->slots[i],
+			(p->nr_slots - i) * sizeof(*ns));
+		memmove(&p->iov[i + 1], &p->iov[i],
+			(p->nr_slots - i) * sizeof(*ni));
+		p->slots[i] = head;
+		p->slots[i + 1] = tail;
+		p->iov[i] = (struct iovec){p->base + head.offset, head.len};
+		p->iov[i + 1] = (struct iovec){p->base + tail.offset, tail.len};
+		p->nr_slots++;
+		p->slots_cap = p->nr_slots;
+		return 1;
+	}
+	return 0;
+}
+
 int rb_plan_append(struct regbuf_pool *p, unsigned first_chunk)
 {
 	struct regbuf_plan_slot *ps = NULL;

@@ -31,6 +31,10 @@ static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
 	if (limit == UINT64_MAX || rb_cap_ipc_lock())
 		return 0;
 	used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
+	/* PARTIAL: as much as fits, even when that is part of one slot. */
+	if ((p->flags & REGBUF_POOL_PARTIAL) && limit > used + need &&
+	    rb_plan_fit_budget(p, limit - used - need) < 0)
+		return rb_err(-ENOMEM, "out of memory");
 	for (n = 0; n < p->nr_slots; n++) {
 		if (used + need + p->slots[n].charge > limit)
 			break;
@@ -42,9 +46,26 @@ static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
 	for (unsigned i = n; i < p->nr_slots; i++)
 		need += p->slots[i].charge;
 	if (p->flags & REGBUF_POOL_PARTIAL) {
-		rb_note(p->notes, sizeof(p->notes),
-			"memlock: %u of %u slots fit RLIMIT_MEMLOCK of %s", n,
-			p->nr_slots, rb_fmt_size(limit, a, sizeof(a)));
+		uint64_t bytes = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			bytes += p->slots[i].len;
+		if (n)
+			rb_note(p->notes, sizeof(p->notes),
+				"memlock: %u of %u slots (%s) fit "
+				"RLIMIT_MEMLOCK "
+				"of %s; the rest is plain memory",
+				n, p->nr_slots,
+				rb_fmt_size(bytes, b, sizeof(b)),
+				rb_fmt_size(limit, a, sizeof(a)));
+		else
+			rb_note(p->notes, sizeof(p->notes),
+				"memlock: nothing registered, RLIMIT_MEMLOCK "
+				"of "
+				"%s leaves no room (%s already used by regbuf "
+				"here)",
+				rb_fmt_size(limit, a, sizeof(a)),
+				rb_fmt_size(used, c, sizeof(c)));
 		return 0;
 	}
 	return rb_err(-ENOMEM,
@@ -138,7 +159,9 @@ int rb_registry_register(struct regbuf_pool *p)
 	if (ret)
 		return ret;
 	if (!fit) {
+		/* PARTIAL with no room at all: said in the flags and notes */
 		p->io_uring_errno = ENOMEM;
+		p->info_flags |= REGBUF_INFO_PARTIAL;
 		return 0;
 	}
 	memset(&params, 0, sizeof(params));

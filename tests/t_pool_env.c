@@ -239,6 +239,49 @@ static void test_shared(int fd)
 
 /* ---- memlock, unprivileged ---- */
 
+/* PARTIAL with a pool that is one slot bigger than the limit: the slot is
+ * split so that what fits is registered, and the flags, the notes and the
+ * charge (checked against VmPin) say so; then with no room at all. */
+static void partial_one_slot(uint64_t limit)
+{
+	struct regbuf_pool_info info = REGBUF_STRUCT_INIT(info);
+	struct regbuf_slot_info si = REGBUF_STRUCT_INIT(si);
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p, *full;
+	long pin0 = t_vmpin_kb();
+
+	regbuf_pool_opts_init(&o);
+	o.backing = REGBUF_BACKING_PAGES;
+	o.size = 64 << 20; /* one 64 MiB slot by default */
+	o.flags = REGBUF_POOL_PARTIAL;
+	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+	CHECK_EQ(regbuf_pool_info(p, &info), 0);
+	CHECK(info.flags & REGBUF_INFO_PARTIAL);
+	CHECK(!(info.flags & REGBUF_INFO_REGISTERED));
+	CHECK_EQ(info.nr_registered_slots, 1);
+	CHECK_EQ(info.nr_slots, 2);
+	CHECK(info.registered_bytes > 0 && info.registered_bytes < limit);
+	CHECK(info.registered_bytes + (16 << 10) + 4096 > limit);
+	CHECK_EQ((t_vmpin_kb() - pin0) * 1024, (long)info.memlock_charge);
+	CHECK(strstr(info.notes, "memlock: 1 of 2 slots"));
+	CHECK_EQ(regbuf_pool_slot(p, 0, &si), 0);
+	CHECK(si.registered && si.len == info.registered_bytes);
+	printf("  PARTIAL, one 64 MiB slot, memlock %llu KiB: %llu KiB "
+	       "registered as slot 0, the rest plain memory\n",
+	       (unsigned long long)(limit >> 10),
+	       (unsigned long long)(info.registered_bytes >> 10));
+	fflush(stdout);
+	/* the budget is spent: the next pool registers nothing, and says so */
+	CHECK_EQ(regbuf_pool_create(&o, &full), 0);
+	info = (struct regbuf_pool_info)REGBUF_STRUCT_INIT(info);
+	CHECK_EQ(regbuf_pool_info(full, &info), 0);
+	CHECK_EQ(info.nr_registered_slots, 0);
+	CHECK(info.flags & REGBUF_INFO_PARTIAL);
+	CHECK(strstr(info.notes, "nothing registered"));
+	regbuf_pool_destroy(full);
+	regbuf_pool_destroy(p);
+}
+
 static int memlock_child(uint64_t limit)
 {
 	struct rlimit rl = {limit, limit};
@@ -277,6 +320,7 @@ static int memlock_child(uint64_t limit)
 		CHECK(strstr(info.notes, "memlock") ||
 		      !info.nr_registered_slots);
 		regbuf_pool_destroy(p);
+		partial_one_slot(limit);
 		return 0;
 	}
 	if (limit > (16 << 20)) {
