@@ -75,7 +75,14 @@ enum regbuf_io_uring_state {
 /* Registered memory of a ring created with CAP_IPC_LOCK is not charged at
  * all, not even to VmPin (7.2); probed only when this process has it. */
 #define REGBUF_FEAT_PRIV_UNACCOUNTED (1ULL << 11)
-#define REGBUF_FEAT_NR		     12
+/* Buffers larger than 1 GiB are taken (7.2: up to ~1 TiB); slots then
+ * default to 512 GiB. Probed by the error for a 1 TiB + 4 KiB buffer. */
+#define REGBUF_FEAT_LARGE_BUFS (1ULL << 12)
+/* A huge page is charged once per ring, whatever buffers share it (7.2's
+ * per-ring reference count; clones into accounted rings take references
+ * per huge page). By kernel version or the PRIV_UNACCOUNTED probe. */
+#define REGBUF_FEAT_HPAGE_PER_RING (1ULL << 13)
+#define REGBUF_FEAT_NR		   14
 
 struct regbuf_features {
 	uint32_t struct_size;	/* sizeof(struct regbuf_features) */
@@ -157,7 +164,8 @@ struct regbuf_pool_opts {
 	int32_t numa_node;    /* -1: any node */
 	uint32_t populate_threads; /* 0: one per online CPU; at most 1024 */
 	uint32_t reserved0;
-	uint64_t max_slot_size; /* 0: 1 GiB (the kernel's limit) */
+	uint64_t max_slot_size; /* 0: the largest buffer the kernel takes,
+				   1 GiB (512 GiB with LARGE_BUFS) */
 	uint64_t max_size;	/* GROWABLE: most bytes the pool may reach */
 	uint64_t reserved[3];
 };
@@ -235,6 +243,12 @@ struct regbuf_pool_info {
 	int32_t numa_node;
 	uint32_t reserved0;
 	char notes[512]; /* fallbacks and their reasons, one per line */
+	/* What attaching one more ring costs on this kernel, for rings this
+	 * process creates now (enum regbuf_attach_cost), and in how many
+	 * units (slots, bio_vecs or 4 KiB pages). */
+	int32_t attach_cost;
+	uint32_t reserved1;
+	uint64_t attach_cost_units;
 };
 
 int regbuf_pool_info(const struct regbuf_pool *pool,
@@ -281,6 +295,23 @@ enum regbuf_attach_method {
 };
 
 const char *regbuf_attach_method_name(int method);
+
+/* What one more attach costs: the kernel's work per ring. */
+enum regbuf_attach_cost {
+	REGBUF_ATTACH_COST_NONE = 0,	 /* nothing registered */
+	REGBUF_ATTACH_COST_PER_SLOT = 1, /* clone: one reference per slot */
+	REGBUF_ATTACH_COST_PER_BVEC = 2, /* clone into an accounted ring on
+					    7.2+: one accounting reference
+					    per bio_vec (per huge page when
+					    coalesced, per 4 KiB page else) */
+	REGBUF_ATTACH_COST_REGISTER = 3, /* no clone: pin every page again */
+};
+
+/* The attach cost class for a ring this process creates now, with every
+ * slot registered. */
+int regbuf_attach_cost_class(void);
+/* "none", "per_slot", "per_bvec", "register", or "?". */
+const char *regbuf_attach_cost_name(int cost);
 
 /*
  * Put the pool's registered slots into ring_fd's buffer table starting at

@@ -47,6 +47,8 @@ void rb_struct_out(void *user, uint32_t usize, const void *src, size_t ksize);
 /* features.c */
 const struct regbuf_features *rb_features(void);
 bool rb_has(uint64_t feat);
+/* The longest buffer (and default slot) the running kernel takes. */
+uint64_t rb_max_buf_size(void);
 /* Kernel version as major*1000 + minor, 0 if unknown. */
 int rb_kernel_version(void);
 int rb_free_hugepages(uint64_t page_size, int node, uint64_t *free);
@@ -57,6 +59,13 @@ bool rb_cap_ipc_lock(void);
 static inline bool rb_pin_charged(void)
 {
 	return !(rb_has(REGBUF_FEAT_PRIV_UNACCOUNTED) && rb_cap_ipc_lock());
+}
+/* 7.2's accounting: a huge page is charged once per ring, whatever
+ * buffers share it, through a per-ring reference count (also taken by
+ * clones), and no accounting scan rescans a buffer. */
+static inline bool rb_hpage_per_ring(void)
+{
+	return rb_has(REGBUF_FEAT_HPAGE_PER_RING);
 }
 
 /* folio.c (internal helpers beside the public map API) */

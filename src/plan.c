@@ -69,19 +69,30 @@ RB_EXPORT const char *regbuf_cost_class_name(int cost)
 	return cost >= 0 && cost < (int)RB_ARRAY_SIZE(n) ? n[cost] : "?";
 }
 
-/* Heads already charged by earlier buffers of this call: only the last one
- * counts (the kernel's last_hpage); the installed table is still empty. */
+/* Huge folio heads already charged. */
+struct heads {
+	uint64_t *at;
+	unsigned nr, cap;
+};
+
+/* Before 7.2 a buffer's huge folio is charged unless this buffer or the
+ * previous one (the kernel's last_hpage) already charged it: heads are
+ * per buffer, last_head carries over. From 7.2 a huge folio is charged
+ * once per ring: heads are kept for the whole call (the installed table
+ * is still empty). */
 static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
-		       uint64_t *last_head, struct regbuf_prediction *p)
+		       uint64_t *last_head, struct heads *h,
+		       struct regbuf_prediction *p)
 {
 	uint64_t lo = s & ~4095ULL, hi = rb_align_up(s + len, 4096);
 	uint64_t first_size = 0, nr_pages = (hi - lo) / 4096, nr_folios = 0;
-	uint64_t *heads = NULL;
-	unsigned nr_heads = 0, cap_heads = 0;
 	bool same = true, absent = false, compound = false, entered_ok = true;
+	bool per_ring = rb_hpage_per_ring();
 	uint64_t pos = lo;
 
 	memset(p, 0, sizeof(*p));
+	if (!per_ring)
+		h->nr = 0;
 	while (pos < hi) {
 		struct folio f;
 		const char *why;
@@ -92,7 +103,6 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 			snprintf(p->why, sizeof(p->why),
 				 "0x%llx is outside the map",
 				 (unsigned long long)pos);
-			free(heads);
 			return -EFAULT;
 		}
 		why = refusal(f.flags);
@@ -101,7 +111,6 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 			snprintf(p->why, sizeof(p->why), "0x%llx: %s",
 				 (unsigned long long)pos,
 				 why ? why : "not mapped");
-			free(heads);
 			return -EFAULT;
 		}
 		if (f.kind == REGBUF_RUN_ABSENT)
@@ -119,26 +128,23 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 		if (f.size > 4096) {
 			compound = true;
 			/* Charge: whole folio once per head. */
-			bool seen = f.start == *last_head;
+			bool seen = !per_ring && f.start == *last_head;
 
-			for (unsigned i = 0; !seen && i < nr_heads; i++)
-				seen = heads[i] == f.start;
+			for (unsigned i = 0; !seen && i < h->nr; i++)
+				seen = h->at[i] == f.start;
 			if (!seen) {
 				p->charge += f.size;
-				if (nr_heads == cap_heads) {
-					unsigned c =
-						cap_heads ? cap_heads * 2 : 16;
+				if (h->nr == h->cap) {
+					unsigned c = h->cap ? h->cap * 2 : 16;
 					uint64_t *nh =
-						realloc(heads, c * sizeof(*nh));
+						realloc(h->at, c * sizeof(*nh));
 
-					if (!nh) {
-						free(heads);
+					if (!nh)
 						return -ENOMEM;
-					}
-					heads = nh;
-					cap_heads = c;
+					h->at = nh;
+					h->cap = c;
 				}
-				heads[nr_heads++] = f.start;
+				h->at[h->nr++] = f.start;
 			}
 			*last_head = f.start;
 		} else {
@@ -147,7 +153,6 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 		nr_folios++;
 		pos = fend < hi ? fend : hi;
 	}
-	free(heads);
 
 	bool multi_ok = rb_has(REGBUF_FEAT_COALESCE);
 
@@ -170,11 +175,17 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 			 "%llu folio(s) of %llu KiB, one bio_vec each",
 			 (unsigned long long)nr_folios,
 			 (unsigned long long)(first_size >> 10));
-	} else if (compound && !same) {
+	} else if (compound && !same && !per_ring) {
 		p->cost_class = REGBUF_COST_MIXED;
 		snprintf(p->why, sizeof(p->why),
 			 "mixed folio sizes: no coalescing, and accounting "
 			 "rescans the buffer for every huge folio (~100x)");
+	} else if (compound && !same) {
+		p->cost_class = REGBUF_COST_PER_PAGE;
+		snprintf(p->why, sizeof(p->why),
+			 "mixed folio sizes: no coalescing, one bio_vec per "
+			 "4 KiB page (this kernel counts huge pages per ring, "
+			 "without the rescan)");
 	} else if (compound) {
 		p->cost_class = REGBUF_COST_PER_PAGE;
 		snprintf(p->why, sizeof(p->why),
@@ -196,6 +207,7 @@ RB_EXPORT int regbuf_predict(const struct regbuf_map *map,
 			     struct regbuf_prediction *out)
 {
 	uint64_t last_head = UINT64_MAX;
+	struct heads h = {0};
 	int ret = 0;
 
 	if (!map || !bufs || !out || !nr)
@@ -205,18 +217,19 @@ RB_EXPORT int regbuf_predict(const struct regbuf_map *map,
 		uint64_t s = (uint64_t)(uintptr_t)bufs[i].iov_base;
 		uint64_t len = bufs[i].iov_len;
 
-		if (!len || len > RB_MAX_BUF_SIZE || s + len < s)
+		if (!len || len > rb_max_buf_size() || s + len < s)
 			return rb_err(-EINVAL,
 				      "buffer %u: length %llu out of range", i,
 				      (unsigned long long)len);
 	}
 	for (unsigned i = 0; i < nr; i++) {
 		int r = predict_one(map, (uint64_t)(uintptr_t)bufs[i].iov_base,
-				    bufs[i].iov_len, &last_head, &out[i]);
+				    bufs[i].iov_len, &last_head, &h, &out[i]);
 
 		if (r && !ret)
 			ret = rb_err(r, "buffer %u: %s", i, out[i].why);
 	}
+	free(h.at);
 	return ret;
 }
 
@@ -264,8 +277,8 @@ RB_EXPORT int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
 
 	if (!map || (max_out && !slots))
 		return rb_err(-EINVAL, "regbuf_plan: map required");
-	if (!max_slot || max_slot > RB_MAX_BUF_SIZE)
-		max_slot = RB_MAX_BUF_SIZE;
+	if (!max_slot || max_slot > rb_max_buf_size())
+		max_slot = rb_max_buf_size();
 	if (max_slot < 4096 || (max_slot & 4095))
 		return rb_err(-EINVAL, "max slot must be a multiple of 4096");
 	for (unsigned i = 0; i < map->nr_runs; i++) {
@@ -423,7 +436,7 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
 	unsigned n = 0, cap;
 	int ret;
 
-	p->max_slot = max_slot ? max_slot : RB_MAX_BUF_SIZE;
+	p->max_slot = max_slot ? max_slot : rb_max_buf_size();
 	ret = plan_chunks(p, 0, &ps, &n);
 	if (ret)
 		return ret;

@@ -105,10 +105,11 @@ static int check_opts(struct regbuf_pool_opts *o,
 		return rb_err(-EINVAL, "populate_threads %u: at most 1024",
 			      o->populate_threads);
 	if (o->max_slot_size &&
-	    (o->max_slot_size & 4095 || o->max_slot_size > RB_MAX_BUF_SIZE))
+	    (o->max_slot_size & 4095 || o->max_slot_size > rb_max_buf_size()))
 		return rb_err(-EINVAL,
 			      "max_slot_size must be a multiple of 4096 up to "
-			      "1 GiB");
+			      "%llu GiB (what this kernel takes in one buffer)",
+			      (unsigned long long)(rb_max_buf_size() >> 30));
 	return 0;
 }
 
@@ -480,6 +481,15 @@ RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
 	info->register_ns = p->register_ns;
 	info->numa_node = p->numa_node;
 	memcpy(info->notes, p->notes, sizeof(info->notes));
+	info->attach_cost = p->nr_registered ? regbuf_attach_cost_class()
+					     : REGBUF_ATTACH_COST_NONE;
+	info->attach_cost_units =
+		info->attach_cost == REGBUF_ATTACH_COST_PER_SLOT
+			? p->nr_registered
+		: info->attach_cost == REGBUF_ATTACH_COST_PER_BVEC ? p->bvecs
+		: info->attach_cost == REGBUF_ATTACH_COST_REGISTER
+			? p->registered_bytes / 4096
+			: 0;
 	rb_struct_out(user, (uint32_t)usize, info, sizeof(*info));
 	return 0;
 }

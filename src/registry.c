@@ -335,6 +335,25 @@ static struct rb_attachment **find_att(struct regbuf_pool *p, int fd,
 	return NULL;
 }
 
+RB_EXPORT int regbuf_attach_cost_class(void)
+{
+	if (!rb_has(REGBUF_FEAT_CLONE))
+		return REGBUF_ATTACH_COST_REGISTER;
+	/* 7.2 takes a reference per huge page of every cloned buffer into
+	 * the destination's accounting, unless the ring is not accounted */
+	return rb_hpage_per_ring() && rb_pin_charged()
+		       ? REGBUF_ATTACH_COST_PER_BVEC
+		       : REGBUF_ATTACH_COST_PER_SLOT;
+}
+
+RB_EXPORT const char *regbuf_attach_cost_name(int cost)
+{
+	static const char *const n[] = {"none", "per_slot", "per_bvec",
+					"register"};
+
+	return cost >= 0 && cost < (int)RB_ARRAY_SIZE(n) ? n[cost] : "?";
+}
+
 RB_EXPORT const char *regbuf_attach_method_name(int method)
 {
 	switch (method) {

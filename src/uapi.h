@@ -75,9 +75,12 @@ enum {
 #define RB_OFF_PBUF_SHIFT	   16
 
 /* kernel limits (6.18 io_uring/rsrc.c, kbuf.c) */
-#define RB_MAX_REG_BUFFERS  (1U << 14)
-#define RB_MAX_BUF_SIZE	    (1ULL << 30)
-#define RB_MAX_PBUF_ENTRIES 32768U
+#define RB_MAX_REG_BUFFERS (1U << 14)
+#define RB_MAX_BUF_SIZE	   (1ULL << 30)
+/* 7.2+: the kernel takes up to INT_MAX / 8 pages (~1 TiB); slots stop at a
+ * power of two below that. */
+#define RB_MAX_LARGE_BUF_SIZE (1ULL << 39)
+#define RB_MAX_PBUF_ENTRIES   32768U
 
 struct rb_io_sqring_offsets {
 	uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array,

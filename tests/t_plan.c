@@ -56,7 +56,7 @@ static int predict(unsigned n, ...)
 	return regbuf_predict(&map, iov, n, pr);
 }
 
-static void synthetic(int multi)
+static void synthetic(int multi, int per_ring)
 {
 	struct regbuf_plan_slot s[64];
 
@@ -83,9 +83,11 @@ static void synthetic(int multi)
 	CHECK_EQ(pr[0].coalesced, 0);
 	CHECK_EQ(pr[0].bvecs, 1);
 	CHECK_EQ(pr[0].charge, M2);
-	/* The in-call quirk: X, Y, X charges X twice; X, X once. */
+	/* The in-call quirk before 7.2: X, Y, X charges X twice; X, X
+	 * once. From 7.2 a huge page is charged once per ring. */
 	CHECK_EQ(predict(3, 0ULL, K4, M2, K4, 8 * K4, K4), 0);
-	CHECK_EQ(pr[0].charge + pr[1].charge + pr[2].charge, 3 * M2);
+	CHECK_EQ(pr[0].charge + pr[1].charge + pr[2].charge,
+		 per_ring ? 2 * M2 : 3 * M2);
 	CHECK_EQ(predict(2, 0ULL, K4, 8 * K4, K4), 0);
 	CHECK_EQ(pr[0].charge + pr[1].charge, M2);
 	/* Kernel metadata: header + 16 bytes per bvec. */
@@ -108,7 +110,9 @@ static void synthetic(int multi)
 	CHECK_EQ(predict(1, 0ULL, 7 * M2), 0);
 	CHECK_EQ(pr[0].coalesced, 0);
 	CHECK_EQ(pr[0].bvecs, 7 * M2 / K4);
-	CHECK_EQ(pr[0].cost_class, REGBUF_COST_MIXED);
+	/* 7.2 counts huge pages per ring: no rescan, only no coalescing */
+	CHECK_EQ(pr[0].cost_class,
+		 per_ring ? REGBUF_COST_PER_PAGE : REGBUF_COST_MIXED);
 	CHECK_EQ(pr[0].charge, 7 * M2);
 	/* The plan splits it where the backing changes. */
 	CHECK_EQ(regbuf_plan(&map, 0, s, 64), 2);
@@ -271,13 +275,50 @@ static void refusals(void)
 	close(fd);
 }
 
+/* Slots follow the largest buffer the kernel takes: a 1 GiB + 2 MiB pool
+ * is one slot where buffers over 1 GiB are taken (7.2+), two before; the
+ * ring's table holds exactly that. */
+static void slot_limit(bool large)
+{
+	const uint64_t size = (1ULL << 30) + (2 << 20);
+	struct regbuf_pool_info info = REGBUF_STRUCT_INIT(info);
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	struct io_uring ring;
+	char line[256], want[64];
+
+	if (!t_io_uring_ok())
+		return;
+	regbuf_pool_opts_init(&o);
+	o.size = size;
+	o.backing = REGBUF_BACKING_PAGES;
+	o.flags = REGBUF_POOL_STRICT;
+	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+	CHECK_EQ(regbuf_pool_info(p, &info), 0);
+	CHECK_EQ(info.nr_slots, large ? 1 : 2);
+	CHECK_EQ(info.nr_registered_slots, info.nr_slots);
+	CHECK_EQ(io_uring_queue_init(4, &ring, 0), 0);
+	CHECK(regbuf_pool_attach(p, ring.ring_fd, 0) > 0);
+	CHECK_EQ(t_ring_bufs(ring.ring_fd, line, sizeof(line)), info.nr_slots);
+	snprintf(want, sizeof(want), "/%llu",
+		 (unsigned long long)(large ? size : 1ULL << 30));
+	CHECK(strstr(line, want));
+	io_uring_queue_exit(&ring);
+	regbuf_pool_destroy(p);
+	printf("  a 1 GiB + 2 MiB pool: %u slot(s) (%s)\n", info.nr_slots,
+	       large ? "this kernel takes buffers over 1 GiB"
+		     : "1 GiB per buffer here");
+}
+
 int main(void)
 {
 	struct regbuf_features f = {.struct_size = sizeof(f)};
 
 	regbuf_features_get(&f);
-	synthetic(!!(f.features & REGBUF_FEAT_COALESCE));
+	synthetic(!!(f.features & REGBUF_FEAT_COALESCE),
+		  !!(f.features & REGBUF_FEAT_HPAGE_PER_RING));
 	real_kernel();
 	refusals();
+	slot_limit(!!(f.features & REGBUF_FEAT_LARGE_BUFS));
 	return 0;
 }

@@ -23,7 +23,8 @@ const char bench_usage[] =
 	"[--json] [--repeat N]\n"
 	"  register [--size S] [--backing 1g|2m|thp|4k]  pool registration vs "
 	"raw vs naive\n"
-	"  attach   [--size S] [--rings N]   attach by clone vs registering "
+	"  attach   [--size S] [--rings N] [--backing B]  attach by clone vs "
+	"registering "
 	"per ring\n"
 	"  mixed    [--size S]               one mixed-backing buffer vs the "
 	"plan\n"
@@ -211,6 +212,10 @@ static int bench_attach(struct opts *o)
 
 	regbuf_pool_opts_init(&po);
 	po.size = size;
+	if (o->backing_set) {
+		po.backing = o->backing;
+		po.flags = REGBUF_POOL_STRICT;
+	}
 	if (!rings || regbuf_pool_create(&po, &pool)) {
 		fprintf(stderr, "bench attach: %s\n", regbuf_last_error());
 		return 1;
@@ -265,6 +270,9 @@ static int bench_attach(struct opts *o)
 		json_num(&j, "attach_us_per_ring", a);
 		json_num(&j, "register_us_per_ring", g);
 		json_num(&j, "speedup", a > 0 ? g / a : 0);
+		json_str(&j, "attach_cost",
+			 regbuf_attach_cost_name(info.attach_cost));
+		json_u64(&j, "attach_cost_units", info.attach_cost_units);
 		json_int(&j, "repeat", r);
 		json_end(&j);
 	} else {
@@ -279,6 +287,9 @@ static int bench_attach(struct opts *o)
 		       regbuf_attach_method_name(method), a);
 		printf("  %-28s %10.1f us per ring (%.0fx)\n",
 		       "register again per ring", g, a > 0 ? g / a : 0);
+		printf("  attach cost class here: %s (%llu units per ring)\n",
+		       regbuf_attach_cost_name(info.attach_cost),
+		       (unsigned long long)info.attach_cost_units);
 	}
 	regbuf_pool_destroy(pool);
 	free(rings);
@@ -627,7 +638,8 @@ int cmd_bench(int argc, char **argv)
 		else if (!strcmp(argv[i], "--size") && v)
 			o.size = parse_size(v), i++, size_set = true;
 		else if (!strcmp(argv[i], "--backing") && v)
-			o.backing = regbuf_backing_parse(v), i++;
+			o.backing = regbuf_backing_parse(v), i++,
+			o.backing_set = true;
 		else if (!strcmp(argv[i], "--rings") && v)
 			o.rings = atoi(v), i++;
 		else if (!strcmp(argv[i], "--threads") && v)

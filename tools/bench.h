@@ -9,6 +9,7 @@ struct opts {
 	int repeat;
 	int64_t size;
 	int backing;
+	bool backing_set; /* --backing given (attach: AUTO otherwise) */
 	int rings, threads, qd, conns;
 	int64_t bs;
 	double seconds;

@@ -143,8 +143,12 @@ static int predict_whole(const struct regbuf_map *m, struct whole *w)
 }
 
 static void advice(const struct regbuf_map *m, const struct whole *w,
-		   int nslots)
+		   const struct regbuf_plan_slot *s, int nslots)
 {
+	uint64_t bvecs = 0;
+
+	for (int i = 0; i < nslots; i++)
+		bvecs += s[i].bvecs;
 	switch (w->worst) {
 	case REGBUF_COST_MIXED:
 		printf("advice: the range mixes folio sizes: as one buffer it "
@@ -171,6 +175,23 @@ static void advice(const struct regbuf_map *m, const struct whole *w,
 		       nslots);
 	}
 	(void)m;
+	switch (regbuf_attach_cost_class()) {
+	case REGBUF_ATTACH_COST_PER_SLOT:
+		printf("attach: each more ring clones the table, one reference "
+		       "per slot (%d), whatever the size.\n",
+		       nslots);
+		break;
+	case REGBUF_ATTACH_COST_PER_BVEC:
+		printf("attach: each more ring clones the table, but this "
+		       "kernel also takes an accounting reference per huge "
+		       "page, walking all %llu bio_vecs, for rings created "
+		       "without CAP_IPC_LOCK: use large folios.\n",
+		       (unsigned long long)bvecs);
+		break;
+	default:
+		printf("attach: no clone on this kernel: each more ring pins "
+		       "the memory again.\n");
+	}
 }
 
 static void json_out(const struct regbuf_map *m, const struct whole *w,
@@ -262,7 +283,7 @@ static int show(const struct regbuf_map *m, bool json)
 		       fmt_size(s[i].charge, b, sizeof(b)));
 	if (ns > 32)
 		printf("  ... %d more slots\n", ns - 32);
-	advice(m, &w, ns);
+	advice(m, &w, s, ns);
 	free(s);
 	return 0;
 }

@@ -27,7 +27,7 @@ cell() {
 	esac
 }
 
-rows="kernel suite feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query attach bvecs source inc bundle disabled"
+rows="kernel suite feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query feature:priv_unaccounted attach bvecs source inc bundle disabled"
 label() {
 	case "$1" in
 	kernel) echo "kernel" ;;
