@@ -7,6 +7,8 @@
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (clang)
 #   make check-kernel KERNEL=6.1   the suite on Debian's kernel in QEMU (6.1 6.12 7.2 7.3)
 #   make install PREFIX=/usr/local DESTDIR=...
+#   make deb        Debian packages in build-deb/ (check-deb: and use them)
+#   make dist       build-dist/regbuf-VERSION.tar.gz of what is committed
 
 VERSION_MAJOR := 0
 VERSION := 0.1.0
@@ -41,8 +43,13 @@ EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
 STATIC := $(B)/libregbuf.a
 SHARED := $(B)/libregbuf.so.$(VERSION)
 SONAME := libregbuf.so.$(VERSION_MAJOR)
+# regbuf.pc (the library) and regbuf-liburing.pc (<regbuf/liburing.h>:
+# regbuf and liburing).
+PC_FILES := $(B)/regbuf.pc $(B)/regbuf-liburing.pc
 
 all: $(STATIC) $(SHARED) $(B)/regbuf $(TESTS) $(EXAMPLES)
+lib: $(STATIC) $(SHARED) $(PC_FILES)
+cli: $(B)/regbuf
 
 $(B)/src/%.o: src/%.c $(wildcard src/*.h) include/regbuf.h
 	@mkdir -p $(dir $@)
@@ -63,9 +70,16 @@ $(B)/tools/%.o: tools/%.c $(wildcard tools/*.h) include/regbuf.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# The CLI links the static library so it runs from the build tree.
+# The CLI links the static library so it runs from the build tree;
+# CLI_LINK=shared links libregbuf.so instead (the Debian package).
+CLI_LINK ?= static
+ifeq ($(CLI_LINK),shared)
+$(B)/regbuf: $(TOOL_OBJS) $(SHARED)
+	$(CC) $(SAN) -o $@ $(TOOL_OBJS) -L$(B) -lregbuf -luring -lpthread -lm $(LDFLAGS)
+else
 $(B)/regbuf: $(TOOL_OBJS) $(STATIC)
 	$(CC) $(SAN) -o $@ $(TOOL_OBJS) $(STATIC) -luring -lpthread -lm $(LDFLAGS)
+endif
 
 # Tests link the static archive: unit tests reach internal symbols and the
 # sys fault seam, which the shared library hides.
@@ -91,6 +105,11 @@ check: DEPS = build
 check: deps hugepages
 	$(MAKE) all
 	tests/run.sh $(B)
+	@if [ "$$(id -u)" -eq 0 ] && command -v dpkg-buildpackage >/dev/null; then \
+		$(MAKE) check-deb; \
+	else \
+		echo "check-deb: needs root and dpkg-buildpackage, not run"; \
+	fi
 	$(MAKE) check-san
 	$(MAKE) check-tsan
 
@@ -145,10 +164,6 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(C_FILES)
 
-# regbuf.pc (the library) and regbuf-liburing.pc (<regbuf/liburing.h>:
-# regbuf and liburing).
-PC_FILES := $(B)/regbuf.pc $(B)/regbuf-liburing.pc
-
 $(B)/%.pc: %.pc.in Makefile
 	@mkdir -p $(B)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
@@ -167,8 +182,32 @@ install: $(STATIC) $(SHARED) $(B)/regbuf $(PC_FILES)
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 
+# Debian packages (libregbuf0, libregbuf-dev, regbuf) built from a copy of
+# the tree in build-deb/, where the .debs land.
+deb: DEPS = deb
+deb: deps
+	rm -rf build-deb && mkdir -p build-deb/src
+	tar -c --exclude='./build' --exclude='./build-*' --exclude='./.git' . | \
+		tar -x -C build-deb/src
+	cd build-deb/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; }
+	ls build-deb/*.deb
+
+# The packages as a user gets them: built, lintian-clean, installed with
+# apt-get, the README's program built with pkg-config only and run, the
+# CLI run, then purged with nothing left behind (root).
+check-deb: deb
+	scripts/check-deb.sh build-deb
+
+# A versioned source tarball of what is committed.
+dist:
+	mkdir -p build-dist
+	git archive --format=tar.gz --prefix=regbuf-$(VERSION)/ \
+		-o build-dist/regbuf-$(VERSION).tar.gz HEAD
+	@echo build-dist/regbuf-$(VERSION).tar.gz
+
 clean:
 	rm -rf build build-*
 
-.PHONY: all deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
+.PHONY: deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

@@ -7,6 +7,7 @@ pkgs="build-essential pkg-config liburing-dev clang"
 case "$what" in
 bench) pkgs="$pkgs fio gnuplot-nox jq" ;;
 fuzz) pkgs="$pkgs libclang-rt-14-dev" ;;
+deb) pkgs="$pkgs debhelper dpkg-dev lintian" ;;
 kernel) pkgs="$pkgs qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd" ;;
 esac
 missing=""
