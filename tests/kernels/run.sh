@@ -14,6 +14,10 @@
 # was run). Everything lands in build-kernel/<version>/.
 set -e
 KERNEL=${1:-${KERNEL:-6.1}}
+# suite: the test suite; bench: tests/kernels/guest-bench.sh (attach at
+# 4 GiB on 2 MiB and 1 GiB pages, as root and as uid 65534), more memory.
+MODE=${2:-suite}
+case "$MODE" in suite | bench) ;; *) echo "run.sh: mode suite or bench" >&2; exit 2 ;; esac
 # Which Debian suite carries each series, and the image package's name.
 case "$KERNEL" in
 6.1) suite=bookworm-security ;;
@@ -81,7 +85,7 @@ for a in $(busybox --list); do
 done
 cp -r build-static/regbuf build-static/tests build-static/examples "$R/regbuf/build/"
 rm -f "$R"/regbuf/build/tests/*.o
-cp tests/run.sh "$R/regbuf/tests/"
+cp tests/run.sh tests/kernels/guest-bench.sh "$R/regbuf/tests/"
 cp -r fuzz/corpus "$R/regbuf/fuzz/"
 [ -d fuzz/regressions ] && cp -r fuzz/regressions "$R/regbuf/fuzz/"
 
@@ -135,7 +139,11 @@ cd /regbuf
 echo "REGBUF-KERNEL $(uname -r)"
 echo "REGBUF-INFO $(build/regbuf info --json)"
 only=$(sed -n 's/.*regbuf.only=\([^ ]*\).*/\1/p' /proc/cmdline)
-REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build
+if grep -q regbuf.bench=1 /proc/cmdline; then
+	sh tests/guest-bench.sh
+else
+	REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build
+fi
 echo "REGBUF-EXIT $?"
 sync
 poweroff -f
@@ -156,13 +164,25 @@ if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && echo quit | timeout 2
 fi
 log "booting $kver ($accel), up to ${TIMEOUT}s"
 start=$(date +%s)
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m 5G -smp 2 \
+mem=5G huge="hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=640" log=console
+if [ "$MODE" = bench ]; then
+	mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regbuf.bench=1" log=bench
+fi
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
 	-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
-	-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=640 transparent_hugepage=madvise" \
+	-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 $huge transparent_hugepage=madvise" \
 	-drive file="$W/disk.img",if=virtio,format=raw -nic none \
-	-nographic -no-reboot -serial file:"$W/console.log" -monitor none \
+	-nographic -no-reboot -serial file:"$W/$log.log" -monitor none \
 	>/dev/null 2>&1 || true
 secs=$(($(date +%s) - start))
+if [ "$MODE" = bench ]; then
+	tr -d '\r' <"$W/bench.log" >"$W/bench.txt"
+	sed -n 's/^REGBUF-BENCH //p' "$W/bench.txt" >"$W/bench.jsonl"
+	echo "kernel $KERNEL under QEMU, ${secs}s: $(wc -l <"$W/bench.jsonl") benchmark results in $W/bench.jsonl"
+	cat "$W/bench.jsonl"
+	[ -s "$W/bench.jsonl" ]
+	exit
+fi
 tr -d '\r' <"$W/console.log" >"$W/console.txt"
 grep -E '^(PASS|FAIL|SKIP) ' "$W/console.txt" >&2 || true
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/console.txt" | tail -n1)

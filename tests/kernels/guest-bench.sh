@@ -1,0 +1,23 @@
+#!/bin/sh
+# Inside a guest (tests/kernels/run.sh VERSION bench): regbuf bench attach
+# on a 4 GiB pool of 2 MiB and of 1 GiB pages, as root and as uid 65534
+# (RLIMIT_MEMLOCK raised first: an unprivileged ring is accounted, which on
+# 7.2 makes a clone take a reference per huge page). One line each:
+#   REGBUF-BENCH {"who":...,"backing":...,<bench attach --json>}
+cd /regbuf
+run() { # who backing
+	if [ "$1" = root ]; then
+		out=$(build/regbuf bench attach --size 4G --rings 4 --repeat 3 --backing "$2" --json 2>&1)
+	else
+		out=$(ulimit -l unlimited && setpriv --reuid 65534 --regid 65534 --clear-groups \
+			build/regbuf bench attach --size 4G --rings 4 --repeat 3 --backing "$2" --json 2>&1)
+	fi
+	case "$out" in
+	"{"*) echo "REGBUF-BENCH {\"who\":\"$1\",${out#\{}" ;;
+	*) echo "REGBUF-NOTE bench attach $1 $2: $out" ;;
+	esac
+}
+for b in 2m 1g; do
+	run root $b
+	run uid65534 $b
+done
