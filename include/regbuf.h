@@ -61,9 +61,8 @@ enum regbuf_io_uring_state {
 /* Feature bits, each found by a probe (coalesce: by kernel version). */
 #define REGBUF_FEAT_SPARSE (1ULL << 0) /* BUFFERS2 + sparse tables */
 #define REGBUF_FEAT_CLONE  (1ULL << 1) /* CLONE_BUFFERS (6.12) */
-#define REGBUF_FEAT_CLONE_RANGES                                              \
-	(1ULL << 2)			      /* offsets + DST_REPLACE (6.13) \
-					       */
+/* clone into a slot range: offsets + DST_REPLACE (6.13) */
+#define REGBUF_FEAT_CLONE_RANGES (1ULL << 2)
 #define REGBUF_FEAT_PBUF_RING	 (1ULL << 3)  /* provided-buffer rings (5.19) */
 #define REGBUF_FEAT_PBUF_INC	 (1ULL << 4)  /* incremental rings (6.12) */
 #define REGBUF_FEAT_MIN_LEFT	 (1ULL << 5)  /* min_left in buf_reg */
@@ -489,15 +488,14 @@ int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
  */
 struct regbuf_bufring;
 
-#define REGBUF_BUFRING_INC                            \
-	(1U << 0) /* incremental consumption (6.12+), \
-		     plain ring where the kernel lacks it */
-#define REGBUF_BUFRING_REQUIRE_INC                                  \
-	(1U << 1) /* with INC: -EOPNOTSUPP instead of a plain ring, \
-		     and for min_left where it is unsupported */
-#define REGBUF_BUFRING_GROW                                             \
-	(1U << 2) /* on ENOBUFS add a group of nbufs more buffers (bgid \
-		     + 1, ...) up to max_groups */
+/* incremental consumption (6.12+), a plain ring where the kernel lacks it */
+#define REGBUF_BUFRING_INC (1U << 0)
+/* with INC: -EOPNOTSUPP instead of a plain ring, and for min_left where it
+ * is unsupported */
+#define REGBUF_BUFRING_REQUIRE_INC (1U << 1)
+/* on ENOBUFS add a group of nbufs more buffers (bgid + 1, ...) up to
+ * max_groups */
+#define REGBUF_BUFRING_GROW (1U << 2)
 
 struct regbuf_bufring_opts {
 	uint32_t struct_size; /* sizeof(struct regbuf_bufring_opts) */
@@ -535,9 +533,9 @@ int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
 int regbuf_bufring_bgid(const struct regbuf_bufring *br);
 
 #define REGBUF_BUF_RING (1U << 0) /* handle from a bufring */
-#define REGBUF_BUF_MORE                                                 \
-	(1U << 1) /* incremental: the kernel keeps filling this buffer; \
-		     later pieces follow this one's end */
+/* incremental: the kernel keeps filling this buffer; later pieces follow
+ * this one's end */
+#define REGBUF_BUF_MORE (1U << 1)
 
 /*
  * Take what a CQE of a buffer-select request delivered. Returns the number

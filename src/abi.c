@@ -28,10 +28,10 @@
 static int check_size(uint32_t usize, const char *what)
 {
 	if (usize < RB_STRUCT_MIN || usize > RB_STRUCT_MAX)
-		return rb_err(-EINVAL,
-			      "%s: size %u is not a struct size (set it to "
-			      "sizeof the struct)",
-			      what, usize);
+		return rb_err(
+			-EINVAL,
+			"%s: size %u is not a struct size (set it to sizeof the struct)",
+			what, usize);
 	return 0;
 }
 
@@ -52,12 +52,10 @@ int rb_struct_in(void *dst, size_t ksize, const void *src, const char *what)
 
 		for (size_t i = 0; i < usize - ksize; i++)
 			if (tail[i])
-				return rb_err(-E2BIG,
-					      "%s: byte %zu of the caller's "
-					      "struct is not zero, and this "
-					      "library (%zu bytes) does not "
-					      "know that field",
-					      what, ksize + i, ksize);
+				return rb_err(
+					-E2BIG,
+					"%s: byte %zu of the caller's struct is not zero, and this library (%zu bytes) does not know that field",
+					what, ksize + i, ksize);
 	}
 	memcpy(dst, src, usize < ksize ? usize : ksize);
 	/* the library works with its own size from here on */

@@ -658,9 +658,7 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 			     0))
 		return rb_err(
 			-EINVAL,
-			"regbuf_alloc: len %zu / align %zu out of range "
-			"(len 1 .. %llu, the pool's largest slot; align a "
-			"power of two up to 2 MiB)",
+			"regbuf_alloc: len %zu / align %zu out of range (len 1 .. %llu, the pool's largest slot; align a power of two up to 2 MiB)",
 			len, align,
 			(unsigned long long)__atomic_load_n(&a->max_len,
 							    __ATOMIC_RELAXED));
@@ -784,11 +782,10 @@ bad:
 	pthread_mutex_unlock(&a->lock);
 bad_counted:
 	bad("invalid free: double free, foreign or forged buffer");
-	return rb_err(-EINVAL,
-		      "regbuf_free: %p is not a live buffer of this "
-		      "pool (double free, stale copy of a handle, foreign or "
-		      "forged handle)",
-		      buf->addr);
+	return rb_err(
+		-EINVAL,
+		"regbuf_free: %p is not a live buffer of this pool (double free, stale copy of a handle, foreign or forged handle)",
+		buf->addr);
 }
 
 int rb_alloc_raw(struct regbuf_pool *p, size_t len, size_t align,

@@ -271,12 +271,7 @@ int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 				if (strict) {
 					ret = rb_err(
 						-ENOMEM,
-						"STRICT %s pool of %s needs "
-						"%llu "
-						"hugepages, %llu free: reserve "
-						"more in /sys/kernel/mm/"
-						"hugepages/hugepages-%llukB/"
-						"nr_hugepages",
+						"STRICT %s pool of %s needs %llu hugepages, %llu free: reserve more in /sys/kernel/mm/hugepages/hugepages-%llukB/nr_hugepages",
 						regbuf_backing_name(
 							lv->backing),
 						rb_fmt_size(o->size, a,
@@ -517,10 +512,10 @@ int rb_backing_populate(struct regbuf_pool *p, unsigned threads,
 	free(w.pieces);
 	p->populate_ns += rb_now_ns() - t0;
 	if (w.err)
-		return rb_err(w.err,
-			      "populating the pool failed (%s): hugepages may "
-			      "be short on NUMA node %d",
-			      strerror(-w.err), p->numa_node);
+		return rb_err(
+			w.err,
+			"populating the pool failed (%s): hugepages may be short on NUMA node %d",
+			strerror(-w.err), p->numa_node);
 	for (unsigned c = first_chunk; c < p->nr_chunks; c++) {
 		struct rb_chunk *ch = &p->chunks[c];
 		int64_t huge;

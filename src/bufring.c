@@ -305,8 +305,7 @@ static int add_group(struct regbuf_bufring *br, unsigned gi)
 	if (ret) {
 		if (ret == -EEXIST)
 			rb_err(ret,
-			       "buffer group %u is already in use on ring "
-			       "fd %d",
+			       "buffer group %u is already in use on ring fd %d",
 			       g->bgid, br->ring_fd);
 		else if (ret == -EBADF || ret == -EOPNOTSUPP)
 			rb_err(-EBADF, "fd %d is not an io_uring ring",
@@ -387,8 +386,8 @@ static int check_create(struct regbuf_pool *pool, int ring_fd,
 		return rb_err(-EINVAL, "bufring: pool, opts and out needed");
 	for (unsigned i = 0; i < RB_ARRAY_SIZE(o->reserved); i++)
 		if (o->reserved[i])
-			return rb_err(-EINVAL, "bufring reserved fields must "
-					       "be zero");
+			return rb_err(-EINVAL,
+				      "bufring reserved fields must be zero");
 	if (o->flags & ~(REGBUF_BUFRING_INC | REGBUF_BUFRING_REQUIRE_INC |
 			 REGBUF_BUFRING_GROW))
 		return rb_err(-EINVAL, "unknown bufring flags 0x%x", o->flags);
@@ -400,27 +399,27 @@ static int check_create(struct regbuf_pool *pool, int ring_fd,
 		if (pool->slots[i].len > slot_max)
 			slot_max = pool->slots[i].len;
 	if (!o->buf_size || o->buf_size > slot_max)
-		return rb_err(-EINVAL,
-			      "buffer size %u does not fit the pool (largest "
-			      "slot %llu bytes)",
-			      o->buf_size, (unsigned long long)slot_max);
+		return rb_err(
+			-EINVAL,
+			"buffer size %u does not fit the pool (largest slot %llu bytes)",
+			o->buf_size, (unsigned long long)slot_max);
 	if (o->min_left && !(o->flags & REGBUF_BUFRING_INC))
 		return rb_err(-EINVAL, "min_left needs REGBUF_BUFRING_INC");
 	if (o->min_left >= o->buf_size)
-		return o->min_left ? rb_err(-EINVAL,
-					    "min_left %u must be "
-					    "below the buffer size",
-					    o->min_left)
-				   : 0;
+		return o->min_left
+			       ? rb_err(-EINVAL,
+					"min_left %u must be below the buffer size",
+					o->min_left)
+			       : 0;
 	groups = o->flags & REGBUF_BUFRING_GROW
 			 ? (o->max_groups ? o->max_groups : 2)
 			 : 1;
 	if (groups > BR_MAX_GROUPS || (uint64_t)groups * o->nbufs > 65536 ||
 	    o->bgid + groups - 1 > 65535)
-		return rb_err(-EINVAL,
-			      "%u groups of %u buffers exceed 16-bit buffer or "
-			      "group ids",
-			      groups, o->nbufs);
+		return rb_err(
+			-EINVAL,
+			"%u groups of %u buffers exceed 16-bit buffer or group ids",
+			groups, o->nbufs);
 	if (ring_fd < 0)
 		return rb_err(-EBADF, "fd %d is not an io_uring ring", ring_fd);
 	return 0;
@@ -445,8 +444,9 @@ RB_EXPORT int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
 	if (ret)
 		return ret;
 	if (!rb_has(REGBUF_FEAT_PBUF_RING))
-		return rb_err(-EOPNOTSUPP, "this kernel has no provided-buffer "
-					   "rings (5.19+)");
+		return rb_err(
+			-EOPNOTSUPP,
+			"this kernel has no provided-buffer rings (5.19+)");
 	if ((o->flags & REGBUF_BUFRING_REQUIRE_INC) &&
 	    (((o->flags & REGBUF_BUFRING_INC) &&
 	      !rb_has(REGBUF_FEAT_PBUF_INC)) ||
@@ -541,8 +541,8 @@ RB_EXPORT int regbuf_bufring_take(struct regbuf_bufring *br, int32_t res,
 	unsigned n = 0;
 
 	if (!br_ok(br) || !bufs || !max)
-		return rb_err(-EINVAL, "bufring_take: bufring and handles "
-				       "needed");
+		return rb_err(-EINVAL,
+			      "bufring_take: bufring and handles needed");
 	if (res < 0) {
 		if (res == -ENOBUFS)
 			ran_dry(br);
@@ -559,15 +559,15 @@ RB_EXPORT int regbuf_bufring_take(struct regbuf_bufring *br, int32_t res,
 		uint32_t room;
 
 		if (b >= nbids || !br->bids[b].in_kernel)
-			return rb_err(-EINVAL,
-				      "buffer id %u is not in the kernel for "
-				      "this bufring",
-				      b);
+			return rb_err(
+				-EINVAL,
+				"buffer id %u is not in the kernel for this bufring",
+				b);
 		if (k >= max)
-			return rb_err(-EMSGSIZE,
-				      "the completion spans more than %u "
-				      "buffers",
-				      max);
+			return rb_err(
+				-EMSGSIZE,
+				"the completion spans more than %u buffers",
+				max);
 		e = &br->bids[b];
 		room = br->buf_size - (br->inc ? e->consumed : 0);
 		if (l <= room)
@@ -624,14 +624,15 @@ RB_EXPORT int regbuf_bufring_recycle(struct regbuf_bufring *br,
 	uint32_t bid;
 
 	if (!br_ok(br) || !buf)
-		return rb_err(-EINVAL, "bufring_recycle: bufring and handle "
-				       "needed");
+		return rb_err(-EINVAL,
+			      "bufring_recycle: bufring and handle needed");
 	bid = (uint32_t)(buf->cookie & 0xffffffffu);
 	if (!(buf->flags & REGBUF_BUF_RING) || buf->cookie >> 32 != br->tag ||
 	    bid != buf->bid || bid >= br->nr_groups * br->nbufs ||
 	    !br->bids[bid].refs)
-		return rb_err(-EINVAL, "handle was not handed out by this "
-				       "bufring or was already recycled");
+		return rb_err(
+			-EINVAL,
+			"handle was not handed out by this bufring or was already recycled");
 	e = &br->bids[bid];
 	if ((uint8_t *)buf->addr < e->addr ||
 	    (uint8_t *)buf->addr + buf->len > e->addr + br->buf_size)
@@ -656,8 +657,9 @@ RB_EXPORT int regbuf_bufring_stats(const struct regbuf_bufring *br,
 	int usize;
 
 	if (!br_ok(br) || !st)
-		return rb_err(-EINVAL, "bufring_stats: bufring and a stats "
-				       "struct needed");
+		return rb_err(
+			-EINVAL,
+			"bufring_stats: bufring and a stats struct needed");
 	usize = rb_struct_size(st, "regbuf_bufring_stats");
 	if (usize < 0)
 		return usize;

@@ -157,15 +157,15 @@ static void classify_refusal(int err)
 			 "kernel.io_uring_disabled=2: io_uring is off for all");
 	} else if (err == -EPERM && disabled == 1) {
 		feats.io_uring = REGBUF_IO_URING_DISABLED;
-		snprintf(feats.why, sizeof(feats.why),
-			 "kernel.io_uring_disabled=1: needs CAP_SYS_ADMIN or "
-			 "kernel.io_uring_group");
+		snprintf(
+			feats.why, sizeof(feats.why),
+			"kernel.io_uring_disabled=1: needs CAP_SYS_ADMIN or kernel.io_uring_group");
 	} else {
 		feats.io_uring = REGBUF_IO_URING_BLOCKED;
-		snprintf(feats.why, sizeof(feats.why),
-			 "io_uring_setup refused with %s (a seccomp profile "
-			 "such as Docker's default, or an LSM)",
-			 strerror(-err));
+		snprintf(
+			feats.why, sizeof(feats.why),
+			"io_uring_setup refused with %s (a seccomp profile such as Docker's default, or an LSM)",
+			strerror(-err));
 	}
 }
 
@@ -338,24 +338,24 @@ int rb_free_hugepages(uint64_t page_size, int node, uint64_t *free)
 	long v;
 
 	if (node >= 0)
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/node/node%d/hugepages/"
-			 "hugepages-%llukB/free_hugepages",
-			 node, (unsigned long long)(page_size >> 10));
+		snprintf(
+			path, sizeof(path),
+			"/sys/devices/system/node/node%d/hugepages/hugepages-%llukB/free_hugepages",
+			node, (unsigned long long)(page_size >> 10));
 	else
-		snprintf(path, sizeof(path),
-			 "/sys/kernel/mm/hugepages/hugepages-%llukB/"
-			 "free_hugepages",
-			 (unsigned long long)(page_size >> 10));
+		snprintf(
+			path, sizeof(path),
+			"/sys/kernel/mm/hugepages/hugepages-%llukB/free_hugepages",
+			(unsigned long long)(page_size >> 10));
 	v = read_long(path, -1);
 	if (v < 0)
 		return -ENOENT;
 	/* Reserved pages are promised to other mappings already. */
 	if (node < 0) {
-		snprintf(path, sizeof(path),
-			 "/sys/kernel/mm/hugepages/hugepages-%llukB/"
-			 "resv_hugepages",
-			 (unsigned long long)(page_size >> 10));
+		snprintf(
+			path, sizeof(path),
+			"/sys/kernel/mm/hugepages/hugepages-%llukB/resv_hugepages",
+			(unsigned long long)(page_size >> 10));
 		long r = read_long(path, 0);
 
 		v = v > r ? v - r : 0;

@@ -111,9 +111,7 @@ static int read_vmas(int pid, uint64_t lo, uint64_t hi, struct vmas *vs)
 		if (err == -EACCES || err == -EPERM)
 			return rb_err(
 				-EACCES,
-				"cannot read %s: permission denied (needs "
-				"the same user and ptrace access, or "
-				"root)",
+				"cannot read %s: permission denied (needs the same user and ptrace access, or root)",
 				path);
 		return rb_err(err, "cannot read %s: %s", path, strerror(-err));
 	}

@@ -56,8 +56,7 @@ static const char *refusal(uint32_t flags)
 	if (flags & REGBUF_RUN_RO)
 		return "read-only memory cannot be pinned for writing";
 	if (flags & REGBUF_RUN_SHARED_FILE)
-		return "a shared mapping of a file on a writeback file system "
-		       "cannot be pinned long-term";
+		return "a shared mapping of a file on a writeback file system cannot be pinned long-term";
 	return NULL;
 }
 
@@ -166,9 +165,9 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 	p->meta_bytes = RB_IMU_HEADER + RB_BVEC * p->bvecs;
 	if (absent) {
 		p->cost_class = REGBUF_COST_FAULT;
-		snprintf(p->why, sizeof(p->why),
-			 "pages not present: the kernel faults and zeroes "
-			 "them during registration (~100x slower)");
+		snprintf(
+			p->why, sizeof(p->why),
+			"pages not present: the kernel faults and zeroes them during registration (~100x slower)");
 	} else if (p->coalesced) {
 		p->cost_class = REGBUF_COST_FAST;
 		snprintf(p->why, sizeof(p->why),
@@ -177,23 +176,21 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 			 (unsigned long long)(first_size >> 10));
 	} else if (compound && !same && !per_ring) {
 		p->cost_class = REGBUF_COST_MIXED;
-		snprintf(p->why, sizeof(p->why),
-			 "mixed folio sizes: no coalescing, and accounting "
-			 "rescans the buffer for every huge folio (~100x)");
+		snprintf(
+			p->why, sizeof(p->why),
+			"mixed folio sizes: no coalescing, and accounting rescans the buffer for every huge folio (~100x)");
 	} else if (compound && !same) {
 		p->cost_class = REGBUF_COST_PER_PAGE;
-		snprintf(p->why, sizeof(p->why),
-			 "mixed folio sizes: no coalescing, one bio_vec per "
-			 "4 KiB page (this kernel counts huge pages per ring, "
-			 "without the rescan)");
+		snprintf(
+			p->why, sizeof(p->why),
+			"mixed folio sizes: no coalescing, one bio_vec per 4 KiB page (this kernel counts huge pages per ring, without the rescan)");
 	} else if (compound) {
 		p->cost_class = REGBUF_COST_PER_PAGE;
-		snprintf(p->why, sizeof(p->why),
-			 !multi_ok && nr_folios > 1
-				 ? "this kernel coalesces only buffers inside "
-				   "one huge folio (multi-folio needs 6.12)"
-				 : "a huge folio is entered part way: one "
-				   "bio_vec per 4 KiB page");
+		snprintf(
+			p->why, sizeof(p->why),
+			!multi_ok && nr_folios > 1
+				? "this kernel coalesces only buffers inside one huge folio (multi-folio needs 6.12)"
+				: "a huge folio is entered part way: one bio_vec per 4 KiB page");
 	} else {
 		p->cost_class = REGBUF_COST_PER_PAGE;
 		snprintf(p->why, sizeof(p->why),
@@ -211,8 +208,9 @@ RB_EXPORT int regbuf_predict(const struct regbuf_map *map,
 	int ret = 0;
 
 	if (!map || !bufs || !out || !nr)
-		return rb_err(-EINVAL, "regbuf_predict: map, bufs, out and "
-				       "nr > 0 are required");
+		return rb_err(
+			-EINVAL,
+			"regbuf_predict: map, bufs, out and nr > 0 are required");
 	for (unsigned i = 0; i < nr; i++) {
 		uint64_t s = (uint64_t)(uintptr_t)bufs[i].iov_base;
 		uint64_t len = bufs[i].iov_len;
@@ -243,10 +241,10 @@ static int emit(struct regbuf_plan_slot *slots, unsigned max_out, unsigned *n,
 	uint64_t fs = r->folio_size ? r->folio_size : 4096;
 
 	if (*n >= RB_MAX_REG_BUFFERS)
-		return rb_err(-E2BIG,
-			      "the plan needs more than %u slots (the kernel's "
-			      "limit); use larger pages or a larger max slot",
-			      RB_MAX_REG_BUFFERS);
+		return rb_err(
+			-E2BIG,
+			"the plan needs more than %u slots (the kernel's limit); use larger pages or a larger max slot",
+			RB_MAX_REG_BUFFERS);
 	sl.offset = s - m->addr;
 	sl.len = len;
 	sl.kind = (int32_t)r->kind;
@@ -294,11 +292,11 @@ RB_EXPORT int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
 				      why ? why : "not mapped");
 		/* Slot cuts fall on folio boundaries. */
 		if (fs > step)
-			return rb_err(-EINVAL,
-				      "max slot %llu is smaller than a %llu "
-				      "folio",
-				      (unsigned long long)max_slot,
-				      (unsigned long long)fs);
+			return rb_err(
+				-EINVAL,
+				"max slot %llu is smaller than a %llu folio",
+				(unsigned long long)max_slot,
+				(unsigned long long)fs);
 		step &= ~(fs - 1);
 		while (pos < end) {
 			uint64_t cut = (pos & ~(step - 1)) + step;
@@ -359,9 +357,7 @@ static int plan_chunks(struct regbuf_pool *p, unsigned first_chunk,
 				ret = regbuf_last_error()[0]
 					      ? k
 					      : rb_err(k,
-						       "reading the folio map "
-						       "of the memory failed: "
-						       "%s",
+						       "reading the folio map of the memory failed: %s",
 						       strerror(-k));
 				break;
 			}

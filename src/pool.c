@@ -38,10 +38,10 @@ RB_EXPORT int regbuf_backing_parse(const char *name)
 		return REGBUF_BACKING_HUGE_2M;
 	if (name && (!strcasecmp(name, "pages") || !strcasecmp(name, "4K")))
 		return REGBUF_BACKING_PAGES;
-	return rb_err(-EINVAL,
-		      "regbuf_backing_parse: %s%s%s is not a backing (auto, "
-		      "1g, 2m, thp, 4k, caller)",
-		      name ? "\"" : "", name ? name : "NULL", name ? "\"" : "");
+	return rb_err(
+		-EINVAL,
+		"regbuf_backing_parse: %s%s%s is not a backing (auto, 1g, 2m, thp, 4k, caller)",
+		name ? "\"" : "", name ? name : "NULL", name ? "\"" : "");
 }
 
 RB_EXPORT void regbuf_pool_opts_init(struct regbuf_pool_opts *opts)
@@ -79,13 +79,14 @@ static int check_opts(struct regbuf_pool_opts *o,
 		return rb_err(-EINVAL, "max_size needs REGBUF_POOL_GROWABLE");
 	if (o->flags & REGBUF_POOL_GROWABLE) {
 		if (o->flags & (REGBUF_POOL_SHARED | REGBUF_POOL_PARTIAL))
-			return rb_err(-EINVAL, "GROWABLE pools cannot be "
-					       "SHARED or PARTIAL");
+			return rb_err(
+				-EINVAL,
+				"GROWABLE pools cannot be SHARED or PARTIAL");
 		if (need_size &&
 		    (o->max_size < o->size || o->max_size > (1ULL << 46)))
-			return rb_err(-EINVAL,
-				      "max_size must lie between the size and "
-				      "64 TiB");
+			return rb_err(
+				-EINVAL,
+				"max_size must lie between the size and 64 TiB");
 	}
 	if (need_size && !o->size)
 		return rb_err(-EINVAL, "pool size must not be zero");
@@ -106,10 +107,10 @@ static int check_opts(struct regbuf_pool_opts *o,
 			      o->populate_threads);
 	if (o->max_slot_size &&
 	    (o->max_slot_size & 4095 || o->max_slot_size > rb_max_buf_size()))
-		return rb_err(-EINVAL,
-			      "max_slot_size must be a multiple of 4096 up to "
-			      "%llu GiB (what this kernel takes in one buffer)",
-			      (unsigned long long)(rb_max_buf_size() >> 30));
+		return rb_err(
+			-EINVAL,
+			"max_slot_size must be a multiple of 4096 up to %llu GiB (what this kernel takes in one buffer)",
+			(unsigned long long)(rb_max_buf_size() >> 30));
 	return 0;
 }
 
@@ -274,8 +275,9 @@ RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
 		return ret;
 	opts = &o;
 	if (opts->flags & (REGBUF_POOL_SHARED | REGBUF_POOL_STRICT))
-		return rb_err(-EINVAL, "SHARED and STRICT do not apply to "
-				       "adopted memory");
+		return rb_err(
+			-EINVAL,
+			"SHARED and STRICT do not apply to adopted memory");
 	rb_features();
 	p = pool_new(opts);
 	if (!p)
@@ -315,12 +317,12 @@ int rb_pool_grow_locked(struct regbuf_pool *pool, uint64_t len)
 	if (pool->nr_registered && pool->nr_registered != pool->nr_slots)
 		return rb_err(-EINVAL, "a partly registered pool cannot grow");
 	if (len > pool->max_size - pool->size)
-		return rb_err(-ENOSPC,
-			      "growing by %s would pass max_size (%llu of %llu "
-			      "bytes used)",
-			      rb_fmt_size(len, a, sizeof(a)),
-			      (unsigned long long)pool->size,
-			      (unsigned long long)pool->max_size);
+		return rb_err(
+			-ENOSPC,
+			"growing by %s would pass max_size (%llu of %llu bytes used)",
+			rb_fmt_size(len, a, sizeof(a)),
+			(unsigned long long)pool->size,
+			(unsigned long long)pool->max_size);
 	chunk = pool->nr_chunks;
 	first = pool->nr_slots;
 	ret = rb_backing_extend(pool, len);

@@ -52,32 +52,25 @@ static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
 			bytes += p->slots[i].len;
 		if (n)
 			rb_note(p->notes, sizeof(p->notes),
-				"memlock: %u of %u slots (%s) fit "
-				"RLIMIT_MEMLOCK "
-				"of %s; the rest is plain memory",
+				"memlock: %u of %u slots (%s) fit RLIMIT_MEMLOCK of %s; the rest is plain memory",
 				n, p->nr_slots,
 				rb_fmt_size(bytes, b, sizeof(b)),
 				rb_fmt_size(limit, a, sizeof(a)));
 		else
 			rb_note(p->notes, sizeof(p->notes),
-				"memlock: nothing registered, RLIMIT_MEMLOCK "
-				"of "
-				"%s leaves no room (%s already used by regbuf "
-				"here)",
+				"memlock: nothing registered, RLIMIT_MEMLOCK of %s leaves no room (%s already used by regbuf here)",
 				rb_fmt_size(limit, a, sizeof(a)),
 				rb_fmt_size(used, c, sizeof(c)));
 		return 0;
 	}
-	return rb_err(-ENOMEM,
-		      "registering this pool charges %s to RLIMIT_MEMLOCK, "
-		      "which is %s (%s already used by regbuf here): raise it "
-		      "to at least %s (ulimit -l %llu, LimitMEMLOCK= in "
-		      "systemd, memlock in limits.conf) or grant CAP_IPC_LOCK",
-		      rb_fmt_size(need, a, sizeof(a)),
-		      rb_fmt_size(limit, b, sizeof(b)),
-		      rb_fmt_size(used, c, sizeof(c)),
-		      rb_fmt_size(used + need, d, sizeof(d)),
-		      (unsigned long long)((used + need + 1023) >> 10));
+	return rb_err(
+		-ENOMEM,
+		"registering this pool charges %s to RLIMIT_MEMLOCK, which is %s (%s already used by regbuf here): raise it to at least %s (ulimit -l %llu, LimitMEMLOCK= in systemd, memlock in limits.conf) or grant CAP_IPC_LOCK",
+		rb_fmt_size(need, a, sizeof(a)),
+		rb_fmt_size(limit, b, sizeof(b)),
+		rb_fmt_size(used, c, sizeof(c)),
+		rb_fmt_size(used + need, d, sizeof(d)),
+		(unsigned long long)((used + need + 1023) >> 10));
 }
 
 /* Every live anchor ring of this process: never a destination for attach
@@ -184,12 +177,10 @@ int rb_registry_register(struct regbuf_pool *p)
 
 		rb_close(fd);
 		if (ret == -ENOMEM)
-			return rb_err(ret,
-				      "the kernel refused to pin %s "
-				      "(RLIMIT_MEMLOCK is per user and shared "
-				      "by all rings of the user: other rings "
-				      "may hold the rest)",
-				      rb_fmt_size(p->size, a, sizeof(a)));
+			return rb_err(
+				ret,
+				"the kernel refused to pin %s (RLIMIT_MEMLOCK is per user and shared by all rings of the user: other rings may hold the rest)",
+				rb_fmt_size(p->size, a, sizeof(a)));
 		return rb_err(ret, "registering the pool failed: %s",
 			      strerror(-ret));
 	}
@@ -266,11 +257,10 @@ static int attach_register(struct regbuf_pool *p, int fd, unsigned first)
 		if (done)
 			update_range(fd, first, NULL, done, &undone);
 		if (ret == -EINVAL)
-			return rb_err(-ENOSPC,
-				      "the ring's buffer table is smaller than "
-				      "slot %u and this kernel cannot grow it "
-				      "(clone with ranges needs 6.13)",
-				      first + nr);
+			return rb_err(
+				-ENOSPC,
+				"the ring's buffer table is smaller than slot %u and this kernel cannot grow it (clone with ranges needs 6.13)",
+				first + nr);
 	}
 	return ret;
 }
@@ -380,10 +370,10 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 	nr_reg = __atomic_load_n(&pool->nr_registered, __ATOMIC_ACQUIRE);
 
 	if (pool->anchor_fd < 0 || !nr_reg)
-		return rb_err(-EINVAL,
-			      "the pool is not registered (io_uring errno %d); "
-			      "use it as plain memory",
-			      pool->io_uring_errno);
+		return rb_err(
+			-EINVAL,
+			"the pool is not registered (io_uring errno %d); use it as plain memory",
+			pool->io_uring_errno);
 	if (first_slot >= RB_MAX_REG_BUFFERS ||
 	    first_slot + nr_reg > RB_MAX_REG_BUFFERS)
 		return rb_err(-EINVAL, "slots %u..%u are past the kernel's %u",
@@ -425,8 +415,7 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 		if (ret) {
 			if (ret != -ENOSPC)
 				rb_err(ret,
-				       "registering the pool into ring fd "
-				       "%d failed: %s",
+				       "registering the pool into ring fd %d failed: %s",
 				       ring_fd, strerror(-ret));
 			goto fail;
 		}
@@ -579,8 +568,7 @@ int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 	    used + charge + RB_ANCHOR_CHARGE > limit)
 		return rb_err(
 			-ENOMEM,
-			"growing charges %s more to RLIMIT_MEMLOCK, which "
-			"is %s",
+			"growing charges %s more to RLIMIT_MEMLOCK, which is %s",
 			rb_fmt_size(charge, s1, sizeof(s1)),
 			rb_fmt_size(limit, s2, sizeof(s2)));
 	memset(&params, 0, sizeof(params));
@@ -611,9 +599,7 @@ int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 					     done, &done);
 			ret = rb_err(
 				ret == -EINVAL ? -ENOSPC : ret,
-				"ring fd %d cannot take slots %u..%u "
-				"(its table cannot grow on this kernel, or "
-				"they are taken): %s",
+				"ring fd %d cannot take slots %u..%u (its table cannot grow on this kernel, or they are taken): %s",
 				a->fd, a->first + first,
 				a->first + first + nr - 1, strerror(-ret));
 			break;

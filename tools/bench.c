@@ -19,25 +19,15 @@
 #include "bench.h"
 
 const char bench_usage[] =
-	"usage: regbuf bench <register|attach|mixed|alloc|io|sink> [options] "
-	"[--json] [--repeat N]\n"
-	"  register [--size S] [--backing 1g|2m|thp|4k]  pool registration vs "
-	"raw vs naive\n"
-	"  attach   [--size S] [--rings N] [--backing B]  attach by clone vs "
-	"registering "
-	"per ring\n"
-	"  mixed    [--size S]               one mixed-backing buffer vs the "
-	"plan\n"
-	"  alloc    [--threads T]            regbuf_alloc/free vs malloc vs a "
-	"mutex free list\n"
-	"  io       [--target PATH|auto [--fill]] [--bs B] [--qd Q] [--seconds "
-	"S]\n"
-	"                                    CPU per O_DIRECT read by buffer "
-	"kind\n"
-	"  sink     [--conns C] [--seconds S]  receive-to-file with "
-	"WRITE_FIXED from\n"
-	"                                    the buffer ring vs copying "
-	"first\n";
+	"usage: regbuf bench <register|attach|mixed|alloc|io|sink> [options] [--json] [--repeat N]\n"
+	"  register [--size S] [--backing 1g|2m|thp|4k]  pool registration vs raw vs naive\n"
+	"  attach   [--size S] [--rings N] [--backing B]  attach by clone vs registering per ring\n"
+	"  mixed    [--size S]               one mixed-backing buffer vs the plan\n"
+	"  alloc    [--threads T]            regbuf_alloc/free vs malloc vs a mutex free list\n"
+	"  io       [--target PATH|auto [--fill]] [--bs B] [--qd Q] [--seconds S]\n"
+	"                                    CPU per O_DIRECT read by buffer kind\n"
+	"  sink     [--conns C] [--seconds S]  receive-to-file with WRITE_FIXED from\n"
+	"                                    the buffer ring vs copying first\n";
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -244,8 +234,8 @@ static int bench_attach(struct opts *o)
 		for (int k = 0; k < o->rings; k++) {
 			t0 = now_ms();
 			if (io_uring_register_buffers(&rings[k], iov, n)) {
-				fprintf(stderr, "bench attach: registering "
-						"into a ring failed\n");
+				fprintf(stderr,
+					"bench attach: registering into a ring failed\n");
 				return 1;
 			}
 			g += now_ms() - t0;
@@ -278,8 +268,7 @@ static int bench_attach(struct opts *o)
 	} else {
 		char s[32];
 
-		printf("attach %d rings to a %s %s pool (%u slots, median of "
-		       "%d)\n",
+		printf("attach %d rings to a %s %s pool (%u slots, median of %d)\n",
 		       o->rings, fmt_size(info.size, s, sizeof(s)),
 		       regbuf_backing_name(info.backing),
 		       info.nr_registered_slots, r);
@@ -358,13 +347,11 @@ static int bench_mixed(struct opts *o)
 	} else {
 		char a[32];
 
-		printf("mixed backing: %s THP with the first 2 MiB in 4 KiB "
-		       "pages (median of %d)\n",
+		printf("mixed backing: %s THP with the first 2 MiB in 4 KiB pages (median of %d)\n",
 		       fmt_size(size, a, sizeof(a)), r);
 		printf("  %-34s %9.2f ms\n", "as one buffer (what users do)",
 		       nv);
-		printf("  %-34s %9.2f ms  (%.0fx faster; %d slots; register "
-		       "alone %.2f ms)\n",
+		printf("  %-34s %9.2f ms  (%.0fx faster; %d slots; register alone %.2f ms)\n",
 		       "regbuf plan (map + plan + register)", pl,
 		       pl > 0 ? nv / pl : 0, slots, ro);
 	}
@@ -588,15 +575,12 @@ static int bench_alloc(struct opts *o)
 		json_int(&j, "repeat", r);
 		json_end(&j);
 	} else {
-		printf("alloc + free pairs, mixed sizes 4K..128K, %d "
-		       "thread(s) (median of %d)\n",
+		printf("alloc + free pairs, mixed sizes 4K..128K, %d thread(s) (median of %d)\n",
 		       o->threads, r);
 		printf("  %-22s %7.1f ns per pair\n", "regbuf", a);
 		printf("  %-22s %7.1f ns per pair\n", "glibc malloc/free", b);
 		printf("  %-22s %7.1f ns per pair\n", "mutex free list", c);
-		printf("  mixed 512 B..8 MiB workload on 64 MiB: first failure "
-		       "with %.0f%% of the pool asked for, %.0f%% handed out "
-		       "(median of %d seeds)\n",
+		printf("  mixed 512 B..8 MiB workload on 64 MiB: first failure with %.0f%% of the pool asked for, %.0f%% handed out (median of %d seeds)\n",
 		       fill * 100, held * 100, r);
 		if (err)
 			printf("  %d errors!\n", err);

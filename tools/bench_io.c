@@ -121,10 +121,10 @@ static int open_target(const struct opts *o, struct target *t)
 			fill_target(fd, t->size);
 			/* losetup reaches the unlinked file through the
 			 * descriptor the shell inherits */
-			snprintf(cmd, sizeof(cmd),
-				 "losetup -f --show /proc/self/fd/%d "
-				 "2>/dev/null",
-				 fd);
+			snprintf(
+				cmd, sizeof(cmd),
+				"losetup -f --show /proc/self/fd/%d 2>/dev/null",
+				fd);
 			if (!run(cmd, t->loopdev, sizeof(t->loopdev)) &&
 			    t->loopdev[0]) {
 				snprintf(t->path, sizeof(t->path), "%s",
@@ -363,8 +363,9 @@ int bench_io(struct opts *o)
 	}
 	if ((uint64_t)o->bs > t.size / 4 || o->bs % 512) {
 		close_target(&t);
-		return usage_error("bench", "--bs must be a multiple of 512 "
-					    "well below the target size");
+		return usage_error(
+			"bench",
+			"--bs must be a multiple of 512 well below the target size");
 	}
 	for (int m = 0; m < NR_MODES; m++) {
 		double v[64], c[64], mb[64];
@@ -420,8 +421,7 @@ int bench_io(struct opts *o)
 	} else {
 		char a[32];
 
-		printf("O_DIRECT random reads, bs %s, qd %d, %s, %.0f s per "
-		       "mode (median of %d)\n",
+		printf("O_DIRECT random reads, bs %s, qd %d, %s, %.0f s per mode (median of %d)\n",
 		       fmt_size((uint64_t)o->bs, a, sizeof(a)), o->qd,
 		       t.loopdev[0] ? "loop device on tmpfs" : t.path,
 		       o->seconds, o->repeat);

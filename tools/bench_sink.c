@@ -63,8 +63,7 @@ int bench_sink(struct opts *o)
 		json_int(&j, "repeat", r);
 		json_end(&j);
 	} else {
-		printf("receive-to-file sink, %d loopback connections, %.1f s "
-		       "per run, median of %d\n",
+		printf("receive-to-file sink, %d loopback connections, %.1f s per run, median of %d\n",
 		       o->conns, o->seconds, r);
 		printf("  %-34s %9.1f MiB/s %9.0f server CPU ns/MiB\n",
 		       "WRITE_FIXED from the receive buffer", z, zcpu);

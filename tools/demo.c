@@ -13,10 +13,9 @@
 
 #include "cli.h"
 
-const char demo_usage[] = "usage: regbuf demo [--size S] [--dir D]\n"
-			  "  A tour: what this machine supports, a pool, its "
-			  "plan, 8 rings\n  attached, verified O_DIRECT I/O "
-			  "from 4 threads, a summary.\n";
+const char demo_usage[] =
+	"usage: regbuf demo [--size S] [--dir D]\n"
+	"  A tour: what this machine supports, a pool, its plan, 8 rings\n  attached, verified O_DIRECT I/O from 4 threads, a summary.\n";
 
 #define NR_RINGS       8
 #define NR_THREADS     4
@@ -180,8 +179,7 @@ int cmd_demo(int argc, char **argv)
 		return 1;
 	}
 	regbuf_pool_info(pool, &info);
-	printf("  backing %s, %u chunk(s), populated in %.0f ms, registered "
-	       "once in %.2f ms\n",
+	printf("  backing %s, %u chunk(s), populated in %.0f ms, registered once in %.2f ms\n",
 	       regbuf_backing_name(info.backing), info.nr_chunks,
 	       (double)info.populate_ns / 1e6, (double)info.register_ns / 1e6);
 	printf("  %u slot(s), %llu bio_vecs predicted, memlock charge %s\n",
@@ -203,9 +201,7 @@ int cmd_demo(int argc, char **argv)
 
 	printf("\n== 3. Attach %d rings\n", NR_RINGS);
 	if (!(info.flags & (REGBUF_INFO_REGISTERED | REGBUF_INFO_PARTIAL))) {
-		printf("  skipped: the pool is not registered (%s); it is "
-		       "plain aligned memory and I/O below uses plain "
-		       "reads and writes\n",
+		printf("  skipped: the pool is not registered (%s); it is plain aligned memory and I/O below uses plain reads and writes\n",
 		       f.why[0] ? f.why : "io_uring unavailable");
 	} else {
 		for (int r = 0; r < NR_RINGS; r++) {
@@ -229,29 +225,25 @@ int cmd_demo(int argc, char **argv)
 			ret = io_uring_register_buffers(&rings[r], iov, n);
 			reg_us += (now_ms() - t0) * 1e3;
 			if (ret) {
-				printf("  registering into ring %d failed: "
-				       "%s\n",
+				printf("  registering into ring %d failed: %s\n",
 				       r, strerror(-ret));
 				errors++;
 			}
 			io_uring_unregister_buffers(&rings[r]);
 			io_uring_queue_exit(&rings[r]);
 		}
-		printf("  attach by %s: %.1f us per ring; registering again "
-		       "would cost %.1f us per ring (%.0fx more)\n",
+		printf("  attach by %s: %.1f us per ring; registering again would cost %.1f us per ring (%.0fx more)\n",
 		       method > 0 ? regbuf_attach_method_name(method) : "?",
 		       attach_us / NR_RINGS, reg_us / NR_RINGS,
 		       attach_us > 0 ? reg_us / attach_us : 0);
 	}
 
-	printf("\n== 4. %d threads, each with its own ring, O_DIRECT writes "
-	       "and reads through fixed buffers\n",
+	printf("\n== 4. %d threads, each with its own ring, O_DIRECT writes and reads through fixed buffers\n",
 	       NR_THREADS);
 	snprintf(path, sizeof(path), "%s/regbuf-demo-XXXXXX", direct_dir(dir));
 	fd = mkostemp(path, O_DIRECT);
 	if (fd < 0) {
-		printf("  skipped: %s does not take O_DIRECT files (use "
-		       "--dir)\n",
+		printf("  skipped: %s does not take O_DIRECT files (use --dir)\n",
 		       direct_dir(dir));
 	} else {
 		unlink(path);
@@ -270,8 +262,7 @@ int cmd_demo(int argc, char **argv)
 		}
 		io_ms = now_ms() - t0;
 		close(fd);
-		printf("  %s moved and verified in %.0f ms (%.0f MiB/s), %llu "
-		       "error(s)%s\n",
+		printf("  %s moved and verified in %.0f ms (%.0f MiB/s), %llu error(s)%s\n",
 		       fmt_size(bytes, a, sizeof(a)), io_ms,
 		       (double)bytes / (1 << 20) / (io_ms / 1e3),
 		       (unsigned long long)errors,

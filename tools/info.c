@@ -102,15 +102,12 @@ void print_info(FILE *o, bool brief)
 		(unsigned long long)m.huge_1g.total);
 	if (!m.huge_2m.free && !m.huge_1g.free)
 		fprintf(o,
-			"  %-14s -> reserve some: echo 512 > "
-			"/proc/sys/vm/nr_hugepages (as root)\n",
+			"  %-14s -> reserve some: echo 512 > /proc/sys/vm/nr_hugepages (as root)\n",
 			"");
 	fprintf(o, "  %-14s %s\n", "thp", m.thp);
 	if (!strcmp(m.thp, "never"))
 		fprintf(o,
-			"  %-14s -> THP pools fall back to 4 KiB pages; "
-			"echo madvise > /sys/kernel/mm/transparent_"
-			"hugepage/enabled\n",
+			"  %-14s -> THP pools fall back to 4 KiB pages; echo madvise > /sys/kernel/mm/transparent_hugepage/enabled\n",
 			"");
 	fprintf(o, "  %-14s %s%s\n", "memlock",
 		m.memlock_limit == UINT64_MAX
@@ -119,9 +116,7 @@ void print_info(FILE *o, bool brief)
 		m.cap_ipc_lock ? " (CAP_IPC_LOCK: not enforced)" : "");
 	if (!m.cap_ipc_lock && m.memlock_limit < (1ULL << 30))
 		fprintf(o,
-			"  %-14s -> pools larger than this cannot register: "
-			"raise it (ulimit -l, LimitMEMLOCK=) or grant "
-			"CAP_IPC_LOCK\n",
+			"  %-14s -> pools larger than this cannot register: raise it (ulimit -l, LimitMEMLOCK=) or grant CAP_IPC_LOCK\n",
 			"");
 	if (!brief)
 		fprintf(o, "  %-14s %d node(s), %d cpu(s), page %u B\n", "numa",

@@ -11,8 +11,7 @@
 #include "cli.h"
 
 const char inspect_usage[] =
-	"usage: regbuf inspect [--size S] [--backing auto|1g|2m|thp|4k] "
-	"[--json]\n"
+	"usage: regbuf inspect [--size S] [--backing auto|1g|2m|thp|4k] [--json]\n"
 	"       regbuf inspect --pid P --addr A --len L [--json]\n"
 	"  Show the folio map of a new pool (first form) or of a range of\n"
 	"  another process (second form), what registering it as one buffer\n"
@@ -74,8 +73,7 @@ static void picture(const struct regbuf_map *m)
 			col = 0;
 		}
 	}
-	printf("\r  legend: G 1G hugetlb  H 2M hugetlb  T THP (2M)  t mTHP  "
-	       ". 4K  _ not present  m mixed\n");
+	printf("\r  legend: G 1G hugetlb  H 2M hugetlb  T THP (2M)  t mTHP  . 4K  _ not present  m mixed\n");
 }
 
 static void print_runs(const struct regbuf_map *m)
@@ -151,46 +149,35 @@ static void advice(const struct regbuf_map *m, const struct whole *w,
 		bvecs += s[i].bvecs;
 	switch (w->worst) {
 	case REGBUF_COST_MIXED:
-		printf("advice: the range mixes folio sizes: as one buffer it "
-		       "costs ~100x more to register; regbuf splits it into "
-		       "%d slot(s) that each coalesce.\n",
+		printf("advice: the range mixes folio sizes: as one buffer it costs ~100x more to register; regbuf splits it into %d slot(s) that each coalesce.\n",
 		       nslots);
 		break;
 	case REGBUF_COST_FAULT:
-		printf("advice: part of the range is not present: "
-		       "registration would fault and zero it (seconds per "
-		       "GiB); populate it first (MADV_POPULATE_WRITE).\n");
+		printf("advice: part of the range is not present: registration would fault and zero it (seconds per GiB); populate it first (MADV_POPULATE_WRITE).\n");
 		break;
 	case REGBUF_COST_PER_PAGE:
-		printf("advice: 4 KiB pages cost one pin and one bio_vec "
-		       "each; hugepage-backed memory registers ~20x faster.\n");
+		printf("advice: 4 KiB pages cost one pin and one bio_vec each; hugepage-backed memory registers ~20x faster.\n");
 		break;
 	case REGBUF_COST_REFUSED:
 		printf("advice: the kernel will refuse this range: %s\n",
 		       w->p.why);
 		break;
 	default:
-		printf("advice: none, this range registers on the fast path "
-		       "(%d slot(s)).\n",
+		printf("advice: none, this range registers on the fast path (%d slot(s)).\n",
 		       nslots);
 	}
 	(void)m;
 	switch (regbuf_attach_cost_class()) {
 	case REGBUF_ATTACH_COST_PER_SLOT:
-		printf("attach: each more ring clones the table, one reference "
-		       "per slot (%d), whatever the size.\n",
+		printf("attach: each more ring clones the table, one reference per slot (%d), whatever the size.\n",
 		       nslots);
 		break;
 	case REGBUF_ATTACH_COST_PER_BVEC:
-		printf("attach: each more ring clones the table, but this "
-		       "kernel also takes an accounting reference per huge "
-		       "page, walking all %llu bio_vecs, for rings created "
-		       "without CAP_IPC_LOCK: use large folios.\n",
+		printf("attach: each more ring clones the table, but this kernel also takes an accounting reference per huge page, walking all %llu bio_vecs, for rings created without CAP_IPC_LOCK: use large folios.\n",
 		       (unsigned long long)bvecs);
 		break;
 	default:
-		printf("attach: no clone on this kernel: each more ring pins "
-		       "the memory again.\n");
+		printf("attach: no clone on this kernel: each more ring pins the memory again.\n");
 	}
 }
 
@@ -259,8 +246,7 @@ static int show(const struct regbuf_map *m, bool json)
 	       fmt_size(m->len, a, sizeof(a)));
 	picture(m);
 	print_runs(m);
-	printf("as one buffer%s: %s, %llu bio_vecs, charge %s, kernel "
-	       "metadata %s\n  %s\n",
+	printf("as one buffer%s: %s, %llu bio_vecs, charge %s, kernel metadata %s\n  %s\n",
 	       w.pieces > 1 ? " (1 GiB pieces)" : "",
 	       regbuf_cost_class_name(w.worst), (unsigned long long)w.p.bvecs,
 	       fmt_size(w.p.charge, a, sizeof(a)),
