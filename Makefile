@@ -37,8 +37,12 @@ TESTS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # The fuzz harnesses also build as replay tests over their corpus.
 FUZZERS := api plan
 TESTS += $(FUZZERS:%=$(B)/tests/t_fuzz_%)
-EXAMPLE_SRCS := $(wildcard examples/*.c)
+# examples/*_core.c: the part of an example that the CLI's benchmarks
+# share, built once as an object that both link.
+EXAMPLE_CORES := $(wildcard examples/*_core.c)
+EXAMPLE_SRCS := $(filter-out $(EXAMPLE_CORES),$(wildcard examples/*.c))
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
+EXAMPLE_CORE_OBJS := $(EXAMPLE_CORES:examples/%.c=$(B)/examples/%.o)
 
 STATIC := $(B)/libregbuf.a
 SHARED := $(B)/libregbuf.so.$(VERSION)
@@ -55,7 +59,6 @@ $(B)/src/%.o: src/%.c $(wildcard src/*.h) include/regbuf.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
 
-$(B)/tools/bench_sink.o: examples/sink.c
 
 $(STATIC): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -74,11 +77,11 @@ $(B)/tools/%.o: tools/%.c $(wildcard tools/*.h) include/regbuf.h
 # CLI_LINK=shared links libregbuf.so instead (the Debian package).
 CLI_LINK ?= static
 ifeq ($(CLI_LINK),shared)
-$(B)/regbuf: $(TOOL_OBJS) $(SHARED)
-	$(CC) $(SAN) -o $@ $(TOOL_OBJS) -L$(B) -lregbuf -luring -lpthread -lm $(LDFLAGS)
+$(B)/regbuf: $(TOOL_OBJS) $(EXAMPLE_CORE_OBJS) $(SHARED)
+	$(CC) $(SAN) -o $@ $(TOOL_OBJS) $(EXAMPLE_CORE_OBJS) -L$(B) -lregbuf -luring -lpthread -lm $(LDFLAGS)
 else
-$(B)/regbuf: $(TOOL_OBJS) $(STATIC)
-	$(CC) $(SAN) -o $@ $(TOOL_OBJS) $(STATIC) -luring -lpthread -lm $(LDFLAGS)
+$(B)/regbuf: $(TOOL_OBJS) $(EXAMPLE_CORE_OBJS) $(STATIC)
+	$(CC) $(SAN) -o $@ $(TOOL_OBJS) $(EXAMPLE_CORE_OBJS) $(STATIC) -luring -lpthread -lm $(LDFLAGS)
 endif
 
 # Tests link the static archive: unit tests reach internal symbols and the
@@ -91,9 +94,14 @@ $(B)/tests/t_fuzz_%: fuzz/fuzz_%.c fuzz/replay.c include/regbuf.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ fuzz/fuzz_$*.c fuzz/replay.c $(STATIC) -luring -lpthread -lm $(LDFLAGS)
 
-$(B)/examples/%: examples/%.c include/regbuf.h include/regbuf/liburing.h $(STATIC)
+$(B)/examples/%_core.o: examples/%_core.c $(wildcard examples/*.h) include/regbuf.h include/regbuf/liburing.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) -luring -lpthread $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# An example links its own core object when it has one.
+$(B)/examples/%: examples/%.c $(wildcard examples/*.h) include/regbuf.h include/regbuf/liburing.h $(STATIC) $(EXAMPLE_CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(wildcard $(B)/examples/$*_core.o) $(STATIC) -luring -lpthread $(LDFLAGS)
 
 deps:
 	@scripts/deps.sh $(DEPS)

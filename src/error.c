@@ -49,20 +49,3 @@ void rb_note(char *notes, size_t size, const char *fmt, ...)
 	notes[used] = '\n';
 	notes[used + 1] = '\0';
 }
-
-const char *rb_fmt_size(uint64_t b, char *buf, size_t size)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	unsigned u = 0;
-	double v = (double)b;
-
-	while (v >= 1024 && u + 1 < RB_ARRAY_SIZE(unit)) {
-		v /= 1024;
-		u++;
-	}
-	if (v == (double)(uint64_t)v)
-		snprintf(buf, size, "%llu %s", (unsigned long long)v, unit[u]);
-	else
-		snprintf(buf, size, "%.1f %s", v, unit[u]);
-	return buf;
-}

@@ -33,8 +33,7 @@ void rb_err_clear(void);
 /* Append a line to a fixed notes buffer. */
 void rb_note(char *notes, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* "1.5 GiB", "2 MiB", "4096 B" */
-const char *rb_fmt_size(uint64_t bytes, char *buf, size_t size);
+#include "fmt.h" /* rb_fmt_size() */
 
 /* abi.c: the struct-size contract (see there). */
 /* Read a caller's struct into dst (ksize bytes, ours): 0, -EINVAL, -E2BIG. */

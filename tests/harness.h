@@ -257,28 +257,54 @@ static inline int t_io_uring_ok(void)
 	return f.io_uring == REGBUF_IO_URING_AVAILABLE;
 }
 
-/* Buffers in ring fd's table per /proc/self/fdinfo (-1: no table); the
- * line after "UserBufs:" (slot 0) goes to first_line when it is not NULL. */
-static inline long t_ring_bufs(int fd, char *first_line, size_t n)
+/* The buffer table of ring fd from /proc/self/fdinfo: from "UserBufs:"
+ * up to the next section (the rest has counters that move); "" when the
+ * ring has no table section. */
+static inline void t_ring_table(int fd, char *out, size_t n)
 {
-	char path[64], line[256];
-	long nbufs = -1;
+	char path[64];
 	FILE *f;
+	size_t got;
+	char *u;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	out[0] = '\0';
 	f = fopen(path, "r");
 	if (!f)
-		return -1;
+		return;
+	got = fread(out, 1, n - 1, f);
+	out[got] = '\0';
+	fclose(f);
+	u = strstr(out, "UserBufs:");
+	if (!u) {
+		out[0] = '\0';
+		return;
+	}
+	memmove(out, u, strlen(u) + 1);
+	u = strstr(out, "PollList");
+	if (u)
+		*u = '\0';
+}
+
+/* Buffers in ring fd's table (-1: no table); the line after "UserBufs:"
+ * (slot 0) goes to first_line when it is not NULL. */
+static inline long t_ring_bufs(int fd, char *first_line, size_t n)
+{
+	static char table[1 << 16];
+	long nbufs = -1;
+
 	if (first_line)
 		first_line[0] = '\0';
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "UserBufs: %ld", &nbufs) != 1)
-			continue;
-		if (first_line && fgets(line, sizeof(line), f))
-			snprintf(first_line, n, "%s", line);
-		break;
+	t_ring_table(fd, table, sizeof(table));
+	if (sscanf(table, "UserBufs: %ld", &nbufs) == 1 && first_line) {
+		const char *nl = strchr(table, '\n');
+
+		if (nl) {
+			size_t len = strcspn(nl + 1, "\n") + 1;
+
+			snprintf(first_line, n, "%.*s", (int)len, nl + 1);
+		}
 	}
-	fclose(f);
 	return nbufs;
 }
 

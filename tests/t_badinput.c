@@ -30,32 +30,6 @@ struct state {
 	char r1[2048], r2[2048];
 };
 
-static void fdinfo(int fd, char *out, size_t n)
-{
-	char path[64];
-	FILE *f;
-	size_t got;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	CHECK(f);
-	got = fread(out, 1, n - 1, f);
-	out[got] = '\0';
-	fclose(f);
-	/* Only the buffer table: the rest has counters that move. */
-	{
-		char *u = strstr(out, "UserBufs:");
-
-		if (u)
-			memmove(out, u, strlen(u) + 1);
-		else
-			out[0] = '\0';
-		u = strstr(out, "PollList");
-		if (u)
-			*u = '\0';
-	}
-}
-
 static struct state snap(void)
 {
 	struct state s;
@@ -71,8 +45,8 @@ static struct state snap(void)
 	s.p_use = as.bytes_in_use;
 	CHECK_EQ(regbuf_alloc_stats(Q, &as), 0);
 	s.q_use = as.bytes_in_use;
-	fdinfo(r1.ring_fd, s.r1, sizeof(s.r1));
-	fdinfo(r2.ring_fd, s.r2, sizeof(s.r2));
+	t_ring_table(r1.ring_fd, s.r1, sizeof(s.r1));
+	t_ring_table(r2.ring_fd, s.r2, sizeof(s.r2));
 	return s;
 }
 

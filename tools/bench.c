@@ -100,7 +100,7 @@ static uint64_t fit_size(const struct opts *o, uint64_t want, int backing)
 		cap = (m.memlock_limit / 3) & ~((2ULL << 20) - 1);
 	if (cap < want)
 		note(o, "note: using %s, all this machine can give now\n",
-		     fmt_size(cap, a, sizeof(a)));
+		     rb_fmt_size(cap, a, sizeof(a)));
 	return cap;
 }
 
@@ -172,7 +172,7 @@ static int bench_register(struct opts *o)
 		char a[32];
 
 		printf("register %s, backing %s (median of %d)\n",
-		       fmt_size(size, a, sizeof(a)),
+		       rb_fmt_size(size, a, sizeof(a)),
 		       regbuf_backing_name(o->backing), r);
 		printf("  %-34s %9.2f ms  (%.2f ms/GiB)\n", "regbuf pool", l,
 		       l / gib);
@@ -269,7 +269,7 @@ static int bench_attach(struct opts *o)
 		char s[32];
 
 		printf("attach %d rings to a %s %s pool (%u slots, median of %d)\n",
-		       o->rings, fmt_size(info.size, s, sizeof(s)),
+		       o->rings, rb_fmt_size(info.size, s, sizeof(s)),
 		       regbuf_backing_name(info.backing),
 		       info.nr_registered_slots, r);
 		printf("  %-28s %10.1f us per ring\n",
@@ -348,7 +348,7 @@ static int bench_mixed(struct opts *o)
 		char a[32];
 
 		printf("mixed backing: %s THP with the first 2 MiB in 4 KiB pages (median of %d)\n",
-		       fmt_size(size, a, sizeof(a)), r);
+		       rb_fmt_size(size, a, sizeof(a)), r);
 		printf("  %-34s %9.2f ms\n", "as one buffer (what users do)",
 		       nv);
 		printf("  %-34s %9.2f ms  (%.0fx faster; %d slots; register alone %.2f ms)\n",

@@ -11,7 +11,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -64,22 +63,6 @@ static void fill_target(int fd, uint64_t size)
 	free(buf);
 }
 
-/* A file that is unlinked from the start, so a killed benchmark leaves
- * nothing behind. */
-static int scratch_file(const char *dir)
-{
-	char path[4200];
-	int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
-
-	if (fd >= 0 || errno == EINVAL)
-		return fd;
-	snprintf(path, sizeof(path), "%s/regbuf-bench-XXXXXX", dir);
-	fd = mkstemp(path);
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-}
-
 static void close_target(struct target *t);
 
 static int open_target(const struct opts *o, struct target *t)
@@ -113,7 +96,7 @@ static int open_target(const struct opts *o, struct target *t)
 		return t->size >= (1 << 20) ? 0 : -EINVAL;
 	}
 	if (geteuid() == 0 && !access("/dev/shm", W_OK)) {
-		int fd = scratch_file("/dev/shm");
+		int fd = scratch_file("/dev/shm", 0);
 
 		if (fd >= 0) {
 			char cmd[128];
@@ -140,25 +123,18 @@ static int open_target(const struct opts *o, struct target *t)
 	}
 	/* A file on a local file system. */
 	{
-		const char *dirs[] = {".", "/var/tmp"};
-		struct statfs s;
+		const char *dir = direct_dir(NULL);
+		char self[64];
+		int fd = takes_direct(dir) ? scratch_file(dir, 0) : -1;
 
-		for (unsigned i = 0; i < 2; i++) {
-			char self[64];
-			int fd;
-
-			if (statfs(dirs[i], &s) || s.f_type == 0x01021994)
-				continue;
-			fd = scratch_file(dirs[i]);
-			if (fd < 0)
-				continue;
+		if (fd >= 0) {
 			fill_target(fd, t->size);
 			snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 			t->fd = open(self, O_RDONLY | O_DIRECT);
 			close(fd);
 			if (t->fd >= 0) {
 				snprintf(t->path, sizeof(t->path),
-					 "an unlinked file in %s", dirs[i]);
+					 "an unlinked file in %s", dir);
 				return 0;
 			}
 		}
@@ -422,7 +398,7 @@ int bench_io(struct opts *o)
 		char a[32];
 
 		printf("O_DIRECT random reads, bs %s, qd %d, %s, %.0f s per mode (median of %d)\n",
-		       fmt_size((uint64_t)o->bs, a, sizeof(a)), o->qd,
+		       rb_fmt_size((uint64_t)o->bs, a, sizeof(a)), o->qd,
 		       t.loopdev[0] ? "loop device on tmpfs" : t.path,
 		       o->seconds, o->repeat);
 		printf("  %-12s %12s %10s %10s %8s\n", "mode", "CPU ns/IO",

@@ -5,9 +5,10 @@
  * versus copying it into a separate buffer first. Runs alternate between
  * the two modes; medians over --repeat runs; every run verifies the files.
  */
-#define SINK_NO_MAIN
-#include "../examples/sink.c"
+#include <stdio.h>
+#include <string.h>
 
+#include "../examples/sink.h"
 #include "bench.h"
 
 int bench_sink(struct opts *o)

@@ -28,30 +28,24 @@ int usage_error(const char *cmd, const char *fmt, ...)
 
 /* "1G", "512M", "4096", "2m" -> bytes; -1 on error. */
 int64_t parse_size(const char *s);
-const char *fmt_size(uint64_t b, char *buf, size_t n);
+/* sizes are printed by rb_fmt_size(), the library's own (fmt.h) */
+#include "fmt.h"
 
-/* Minimal JSON writer: one object, nested objects and arrays. */
-struct json {
-	FILE *f;
-	int depth;
-	bool first[16];
-};
-void json_begin(struct json *j, FILE *f);
-void json_end(struct json *j);
-void json_obj(struct json *j, const char *key);
-void json_arr(struct json *j, const char *key);
-void json_close(struct json *j, char c);
-void json_str(struct json *j, const char *key, const char *v);
-void json_int(struct json *j, const char *key, int64_t v);
-void json_u64(struct json *j, const char *key, uint64_t v);
-void json_num(struct json *j, const char *key, double v);
-void json_bool(struct json *j, const char *key, bool v);
-void json_null(struct json *j, const char *key);
+#include "json.h"
 
 /* Machine and features summary (info.c), shared with demo. */
 void print_info(FILE *f, bool brief);
 
 double now_ms(void);
+
+/* A directory whose file system takes O_DIRECT (not tmpfs): want if given,
+ * else ".", /var/tmp or /tmp. */
+const char *direct_dir(const char *want);
+bool takes_direct(const char *dir);
+/* A file in dir that is unlinked from the start (O_TMPFILE, else unlinked
+ * right after creation), opened O_RDWR | flags; -1 with errno. A killed
+ * run leaves nothing behind. */
+int scratch_file(const char *dir, int flags);
 
 /* The pool's registered slots as iovecs (at most max); returns the count. */
 struct iovec;

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -104,19 +103,6 @@ out:
 	return NULL;
 }
 
-static const char *direct_dir(const char *want)
-{
-	static const char *const c[] = {".", "/var/tmp", "/tmp"};
-	struct statfs s;
-
-	if (want)
-		return want;
-	for (unsigned i = 0; i < 3; i++)
-		if (!statfs(c[i], &s) && s.f_type != 0x01021994)
-			return c[i];
-	return ".";
-}
-
 int cmd_demo(int argc, char **argv)
 {
 	struct regbuf_features f = {.struct_size = sizeof(f)};
@@ -130,7 +116,7 @@ int cmd_demo(int argc, char **argv)
 	double attach_us = 0, reg_us = 0, t0;
 	int64_t size = -1;
 	const char *dir = NULL;
-	char a[32], b[32], path[4096];
+	char a[32], b[32];
 	int method = 0, fd, ret;
 	uint64_t errors = 0, bytes = 0;
 	double io_ms = 0;
@@ -168,7 +154,7 @@ int cmd_demo(int argc, char **argv)
 			size = 4LL << 20;
 	}
 	printf("\n== 2. A pool of %s, backing AUTO\n",
-	       fmt_size((uint64_t)size, a, sizeof(a)));
+	       rb_fmt_size((uint64_t)size, a, sizeof(a)));
 	regbuf_pool_opts_init(&o);
 	o.size = (uint64_t)size;
 	ret = regbuf_pool_create(&o, &pool);
@@ -184,16 +170,16 @@ int cmd_demo(int argc, char **argv)
 	       (double)info.populate_ns / 1e6, (double)info.register_ns / 1e6);
 	printf("  %u slot(s), %llu bio_vecs predicted, memlock charge %s\n",
 	       info.nr_slots, (unsigned long long)info.predicted_bvecs,
-	       fmt_size(info.memlock_charge, b, sizeof(b)));
+	       rb_fmt_size(info.memlock_charge, b, sizeof(b)));
 	for (unsigned i = 0; i < info.nr_slots && i < 4; i++) {
 		struct regbuf_slot_info s = {.struct_size = sizeof(s)};
 
 		regbuf_pool_slot(pool, i, &s);
 		printf("    slot %u: +%-10llx %-9s %-4s pages of %s%s\n", i,
 		       (unsigned long long)s.offset,
-		       fmt_size(s.len, a, sizeof(a)),
+		       rb_fmt_size(s.len, a, sizeof(a)),
 		       regbuf_backing_name(s.backing),
-		       fmt_size(s.page_size, b, sizeof(b)),
+		       rb_fmt_size(s.page_size, b, sizeof(b)),
 		       s.registered ? "" : " (not registered)");
 	}
 	if (info.notes[0])
@@ -240,13 +226,11 @@ int cmd_demo(int argc, char **argv)
 
 	printf("\n== 4. %d threads, each with its own ring, O_DIRECT writes and reads through fixed buffers\n",
 	       NR_THREADS);
-	snprintf(path, sizeof(path), "%s/regbuf-demo-XXXXXX", direct_dir(dir));
-	fd = mkostemp(path, O_DIRECT);
+	fd = scratch_file(direct_dir(dir), O_DIRECT);
 	if (fd < 0) {
 		printf("  skipped: %s does not take O_DIRECT files (use --dir)\n",
 		       direct_dir(dir));
 	} else {
-		unlink(path);
 		t0 = now_ms();
 		for (int t = 0; t < NR_THREADS; t++) {
 			memset(&w[t], 0, sizeof(w[t]));
@@ -263,7 +247,7 @@ int cmd_demo(int argc, char **argv)
 		io_ms = now_ms() - t0;
 		close(fd);
 		printf("  %s moved and verified in %.0f ms (%.0f MiB/s), %llu error(s)%s\n",
-		       fmt_size(bytes, a, sizeof(a)), io_ms,
+		       rb_fmt_size(bytes, a, sizeof(a)), io_ms,
 		       (double)bytes / (1 << 20) / (io_ms / 1e3),
 		       (unsigned long long)errors,
 		       w[0].attach_method > 0 ? ", fixed buffers"
@@ -274,7 +258,7 @@ int cmd_demo(int argc, char **argv)
 	printf("  %-26s %s\n", "io_uring",
 	       f.io_uring == REGBUF_IO_URING_AVAILABLE ? "available"
 						       : "unavailable");
-	printf("  %-26s %s, %s\n", "pool", fmt_size(info.size, a, sizeof(a)),
+	printf("  %-26s %s, %s\n", "pool", rb_fmt_size(info.size, a, sizeof(a)),
 	       regbuf_backing_name(info.backing));
 	printf("  %-26s %.2f ms\n", "registration (once)",
 	       (double)info.register_ns / 1e6);

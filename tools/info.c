@@ -112,7 +112,7 @@ void print_info(FILE *o, bool brief)
 	fprintf(o, "  %-14s %s%s\n", "memlock",
 		m.memlock_limit == UINT64_MAX
 			? "unlimited"
-			: fmt_size(m.memlock_limit, a, sizeof(a)),
+			: rb_fmt_size(m.memlock_limit, a, sizeof(a)),
 		m.cap_ipc_lock ? " (CAP_IPC_LOCK: not enforced)" : "");
 	if (!m.cap_ipc_lock && m.memlock_limit < (1ULL << 30))
 		fprintf(o,

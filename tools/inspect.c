@@ -52,7 +52,8 @@ static void picture(const struct regbuf_map *m)
 		cells = (m->len + unit - 1) / unit;
 	}
 	char a[32];
-	printf("map (one character = %s):\n  ", fmt_size(unit, a, sizeof(a)));
+	printf("map (one character = %s):\n  ",
+	       rb_fmt_size(unit, a, sizeof(a)));
 	for (uint64_t c = 0; c < cells; c++) {
 		uint64_t lo = m->addr + c * unit, hi = lo + unit;
 		char ch = 0;
@@ -86,9 +87,9 @@ static void print_runs(const struct regbuf_map *m)
 
 		printf("  +%-12llx %10s  %-8s folio %s%s%s\n",
 		       (unsigned long long)(r->start - m->addr),
-		       fmt_size(r->len, a, sizeof(a)),
+		       rb_fmt_size(r->len, a, sizeof(a)),
 		       regbuf_run_kind_name((int)r->kind),
-		       r->folio_size ? fmt_size(r->folio_size, b, sizeof(b))
+		       r->folio_size ? rb_fmt_size(r->folio_size, b, sizeof(b))
 				     : "?",
 		       r->flags & REGBUF_RUN_RO ? " read-only" : "",
 		       r->flags & REGBUF_RUN_SHARED_FILE ? " shared-file" : "");
@@ -243,14 +244,14 @@ static int show(const struct regbuf_map *m, bool json)
 		return ns < 0 || ret < 0 ? 1 : 0;
 	}
 	printf("range 0x%llx, %s\n", (unsigned long long)m->addr,
-	       fmt_size(m->len, a, sizeof(a)));
+	       rb_fmt_size(m->len, a, sizeof(a)));
 	picture(m);
 	print_runs(m);
 	printf("as one buffer%s: %s, %llu bio_vecs, charge %s, kernel metadata %s\n  %s\n",
 	       w.pieces > 1 ? " (1 GiB pieces)" : "",
 	       regbuf_cost_class_name(w.worst), (unsigned long long)w.p.bvecs,
-	       fmt_size(w.p.charge, a, sizeof(a)),
-	       fmt_size(w.p.meta_bytes, b, sizeof(b)), w.p.why);
+	       rb_fmt_size(w.p.charge, a, sizeof(a)),
+	       rb_fmt_size(w.p.meta_bytes, b, sizeof(b)), w.p.why);
 	if (ns < 0) {
 		printf("plan: refused: %s\n", regbuf_last_error());
 		free(s);
@@ -261,12 +262,13 @@ static int show(const struct regbuf_map *m, bool json)
 	for (int i = 0; i < ns && i < 32; i++)
 		printf("  %-5d +%-13llx %-10s %-8s %-7s %8llu %10s\n", i,
 		       (unsigned long long)s[i].offset,
-		       fmt_size(s[i].len, a, sizeof(a)),
+		       rb_fmt_size(s[i].len, a, sizeof(a)),
 		       regbuf_run_kind_name(s[i].kind),
-		       s[i].folio_size ? fmt_size(s[i].folio_size, c, sizeof(c))
-				       : "-",
+		       s[i].folio_size
+			       ? rb_fmt_size(s[i].folio_size, c, sizeof(c))
+			       : "-",
 		       (unsigned long long)s[i].bvecs,
-		       fmt_size(s[i].charge, b, sizeof(b)));
+		       rb_fmt_size(s[i].charge, b, sizeof(b)));
 	if (ns > 32)
 		printf("  ... %d more slots\n", ns - 32);
 	advice(m, &w, s, ns);
