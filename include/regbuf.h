@@ -77,11 +77,18 @@ enum regbuf_io_uring_state {
 /* Buffers larger than 1 GiB are taken (7.2: up to ~1 TiB); slots then
  * default to 512 GiB. Probed by the error for a 1 TiB + 4 KiB buffer. */
 #define REGBUF_FEAT_LARGE_BUFS (1ULL << 12)
-/* A huge page is charged once per ring, whatever buffers share it (7.2's
- * per-ring reference count; clones into accounted rings take references
- * per huge page). By kernel version or the PRIV_UNACCOUNTED probe. */
+/* A huge page is charged once per ring, whatever buffers share it: up to
+ * 6.12 (each buffer sees the ones registered before it, even in the same
+ * call) and from 7.2 (a per-ring count); 6.13 to 7.1 charge it again when
+ * a buffer of the same call returns to it after another one. By version,
+ * checked against VmPin by the suite on each kernel. */
 #define REGBUF_FEAT_HPAGE_PER_RING (1ULL << 13)
-#define REGBUF_FEAT_NR		   14
+/* 7.2's accounting: huge pages counted in a per-ring xarray, so no buffer
+ * is rescanned for every huge folio (no ~100x "mixed" penalty), and a clone
+ * into an accounted ring takes a reference per huge page of every buffer.
+ * By version or the PRIV_UNACCOUNTED probe. */
+#define REGBUF_FEAT_HPAGE_XARRAY (1ULL << 14)
+#define REGBUF_FEAT_NR		 15
 
 struct regbuf_features {
 	uint32_t struct_size;	/* sizeof(struct regbuf_features) */

@@ -26,7 +26,7 @@ static const char *const feat_names[REGBUF_FEAT_NR] = {
 	"sparse",	"clone",	  "clone_ranges", "pbuf_ring",
 	"pbuf_inc",	"min_left",	  "mem_region",	  "query",
 	"rw_vec_fixed", "coalesce",	  "pagemap_scan", "priv_unaccounted",
-	"large_bufs",	"hpage_per_ring",
+	"large_bufs",	"hpage_per_ring", "hpage_xarray",
 };
 
 RB_EXPORT const char *regbuf_feature_name(uint64_t bit)
@@ -278,6 +278,9 @@ static void probe_all(void)
 	/* Same rewrite as PRIV_UNACCOUNTED; not observable without an
 	 * accounted process and a huge page, so by version as well. */
 	if (kver >= 7002 || (feats.features & REGBUF_FEAT_PRIV_UNACCOUNTED))
+		feats.features |=
+			REGBUF_FEAT_HPAGE_XARRAY | REGBUF_FEAT_HPAGE_PER_RING;
+	else if (kver && kver < 6013)
 		feats.features |= REGBUF_FEAT_HPAGE_PER_RING;
 }
 

@@ -59,12 +59,15 @@ static inline bool rb_pin_charged(void)
 {
 	return !(rb_has(REGBUF_FEAT_PRIV_UNACCOUNTED) && rb_cap_ipc_lock());
 }
-/* 7.2's accounting: a huge page is charged once per ring, whatever
- * buffers share it, through a per-ring reference count (also taken by
- * clones), and no accounting scan rescans a buffer. */
+/* A huge page is charged once per ring, whatever buffers share it. */
 static inline bool rb_hpage_per_ring(void)
 {
 	return rb_has(REGBUF_FEAT_HPAGE_PER_RING);
+}
+/* 7.2's per-ring xarray: no accounting rescans, clones take references. */
+static inline bool rb_hpage_xarray(void)
+{
+	return rb_has(REGBUF_FEAT_HPAGE_XARRAY);
 }
 
 /* folio.c (internal helpers beside the public map API) */

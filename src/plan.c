@@ -86,7 +86,7 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 	uint64_t lo = s & ~4095ULL, hi = rb_align_up(s + len, 4096);
 	uint64_t first_size = 0, nr_pages = (hi - lo) / 4096, nr_folios = 0;
 	bool same = true, absent = false, compound = false, entered_ok = true;
-	bool per_ring = rb_hpage_per_ring();
+	bool per_ring = rb_hpage_per_ring(), rescan = !rb_hpage_xarray();
 	uint64_t pos = lo;
 
 	memset(p, 0, sizeof(*p));
@@ -174,7 +174,7 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 			 "%llu folio(s) of %llu KiB, one bio_vec each",
 			 (unsigned long long)nr_folios,
 			 (unsigned long long)(first_size >> 10));
-	} else if (compound && !same && !per_ring) {
+	} else if (compound && !same && rescan) {
 		p->cost_class = REGBUF_COST_MIXED;
 		snprintf(
 			p->why, sizeof(p->why),

@@ -331,7 +331,7 @@ RB_EXPORT int regbuf_attach_cost_class(void)
 		return REGBUF_ATTACH_COST_REGISTER;
 	/* 7.2 takes a reference per huge page of every cloned buffer into
 	 * the destination's accounting, unless the ring is not accounted */
-	return rb_hpage_per_ring() && rb_pin_charged()
+	return rb_hpage_xarray() && rb_pin_charged()
 		       ? REGBUF_ATTACH_COST_PER_BVEC
 		       : REGBUF_ATTACH_COST_PER_SLOT;
 }

@@ -96,7 +96,7 @@ int main(void)
 
 		/* the ~100x accounting rescan is gone from 7.2 */
 		regbuf_features_get(&f);
-		CHECK(strstr(out, f.features & REGBUF_FEAT_HPAGE_PER_RING
+		CHECK(strstr(out, f.features & REGBUF_FEAT_HPAGE_XARRAY
 					  ? "\"cost_class\":\"per_page\""
 					  : "\"cost_class\":\"mixed\""));
 		CHECK(strstr(out, "\"plan\":[{\"offset\":0,"));

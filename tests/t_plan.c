@@ -56,7 +56,7 @@ static int predict(unsigned n, ...)
 	return regbuf_predict(&map, iov, n, pr);
 }
 
-static void synthetic(int multi, int per_ring)
+static void synthetic(int multi, int per_ring, int xarray)
 {
 	struct regbuf_plan_slot s[64];
 
@@ -83,8 +83,8 @@ static void synthetic(int multi, int per_ring)
 	CHECK_EQ(pr[0].coalesced, 0);
 	CHECK_EQ(pr[0].bvecs, 1);
 	CHECK_EQ(pr[0].charge, M2);
-	/* The in-call quirk before 7.2: X, Y, X charges X twice; X, X
-	 * once. From 7.2 a huge page is charged once per ring. */
+	/* The in-call quirk of 6.13 to 7.1: X, Y, X charges X twice; X, X
+	 * once. Before and after, a huge page is charged once per ring. */
 	CHECK_EQ(predict(3, 0ULL, K4, M2, K4, 8 * K4, K4), 0);
 	CHECK_EQ(pr[0].charge + pr[1].charge + pr[2].charge,
 		 per_ring ? 2 * M2 : 3 * M2);
@@ -110,9 +110,9 @@ static void synthetic(int multi, int per_ring)
 	CHECK_EQ(predict(1, 0ULL, 7 * M2), 0);
 	CHECK_EQ(pr[0].coalesced, 0);
 	CHECK_EQ(pr[0].bvecs, 7 * M2 / K4);
-	/* 7.2 counts huge pages per ring: no rescan, only no coalescing */
+	/* 7.2 counts huge pages in an xarray: no rescan, no coalescing */
 	CHECK_EQ(pr[0].cost_class,
-		 per_ring ? REGBUF_COST_PER_PAGE : REGBUF_COST_MIXED);
+		 xarray ? REGBUF_COST_PER_PAGE : REGBUF_COST_MIXED);
 	CHECK_EQ(pr[0].charge, 7 * M2);
 	/* The plan splits it where the backing changes. */
 	CHECK_EQ(regbuf_plan(&map, 0, s, 64), 2);
@@ -316,7 +316,8 @@ int main(void)
 
 	regbuf_features_get(&f);
 	synthetic(!!(f.features & REGBUF_FEAT_COALESCE),
-		  !!(f.features & REGBUF_FEAT_HPAGE_PER_RING));
+		  !!(f.features & REGBUF_FEAT_HPAGE_PER_RING),
+		  !!(f.features & REGBUF_FEAT_HPAGE_XARRAY));
 	real_kernel();
 	refusals();
 	slot_limit(!!(f.features & REGBUF_FEAT_LARGE_BUFS));

@@ -290,7 +290,7 @@ static void accounted_model(void)
 	       (unsigned long long)(want >> 10),
 	       f.features & REGBUF_FEAT_HPAGE_PER_RING
 		       ? "a huge page once per ring"
-		       : "the huge page again after another one");
+		       : "the huge page again after another one (6.13 to 7.1)");
 	/* clone charges nothing more; the cost class is this kernel's */
 	regbuf_pool_opts_init(&o);
 	o.size = 2 << 20;
@@ -305,7 +305,7 @@ static void accounted_model(void)
 		CHECK_EQ(t_vmpin_kb(), pin0);
 	CHECK_EQ(info.attach_cost, !(f.features & REGBUF_FEAT_CLONE)
 					   ? REGBUF_ATTACH_COST_REGISTER
-				   : f.features & REGBUF_FEAT_HPAGE_PER_RING
+				   : f.features & REGBUF_FEAT_HPAGE_XARRAY
 					   ? REGBUF_ATTACH_COST_PER_BVEC
 					   : REGBUF_ATTACH_COST_PER_SLOT);
 	printf("  unprivileged: attach by %s, VmPin %s, cost class %s (%llu "
