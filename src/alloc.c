@@ -141,7 +141,7 @@ static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
 static uint64_t next_pool_id = 1;
 static __thread struct tcache *tls_tc[TC_SLOTS];
 
-static void bad(const char *what)
+static void abort_if_debug(const char *what)
 {
 #ifdef REGBUF_DEBUG
 	fprintf(stderr, "regbuf: %s\n", what);
@@ -436,8 +436,8 @@ static int refill(struct rb_alloc *a, struct tcache *tc, unsigned c)
 	return 0;
 }
 
-static void flush(struct rb_alloc *a, struct tcache *tc, unsigned c,
-		  unsigned keep)
+static void tc_flush_class(struct rb_alloc *a, struct tcache *tc, unsigned c,
+			   unsigned keep)
 {
 	struct gstack *g = &a->g[c];
 	unsigned moved = 0;
@@ -456,7 +456,7 @@ static void flush(struct rb_alloc *a, struct tcache *tc, unsigned c,
 static void tc_flush_all(struct tcache *tc)
 {
 	for (unsigned c = 0; c < NR_CLASSES; c++)
-		flush(tc->a, tc, c, 0);
+		tc_flush_class(tc->a, tc, c, 0);
 }
 
 static void tc_unlink(struct tcache *tc)
@@ -618,23 +618,9 @@ static int alloc_raw_or_grow(struct regbuf_pool *pool, size_t len, size_t align,
 		reclaim_spans(pool->alloc);
 		ret = rb_alloc_raw(pool, len, align, buf);
 	}
-	if (ret == -ENOMEM && (pool->flags & REGBUF_POOL_GROWABLE)) {
-		uint64_t want =
-			rb_align_up(2 * (uint64_t)len + align, 2 * RB_MIB);
-
-		pthread_mutex_lock(&pool->grow_lock);
-		/* doubling: the 8 chunks a pool may have go a long way */
-		if (want < pool->size)
-			want = pool->size;
-		ret = rb_alloc_raw(pool, len, align, buf);
-		if (ret == -ENOMEM) {
-			if (want > pool->max_size - pool->size)
-				want = pool->max_size - pool->size;
-			if (want >= len && rb_pool_grow_locked(pool, want) >= 0)
-				ret = rb_alloc_raw(pool, len, align, buf);
-		}
-		pthread_mutex_unlock(&pool->grow_lock);
-	}
+	/* A GROWABLE pool grows by its own policy (pool.c). */
+	if (ret == -ENOMEM && pool->grow_for)
+		ret = pool->grow_for(pool, len, align, buf);
 	return ret ? rb_err(ret, "pool exhausted for %zu bytes", len) : 0;
 }
 
@@ -768,7 +754,7 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 		goto done;
 	}
 	if (tc->cls[kind].nr == TC_MAX)
-		flush(a, tc, (unsigned)kind, TC_MAX - TC_BATCH);
+		tc_flush_class(a, tc, (unsigned)kind, TC_MAX - TC_BATCH);
 	tc->cls[kind].off[tc->cls[kind].nr++] = off;
 	tc->frees++;
 	tc->requested -= buf->len;
@@ -781,7 +767,7 @@ bad:
 	a->bad_frees++;
 	pthread_mutex_unlock(&a->lock);
 bad_counted:
-	bad("invalid free: double free, foreign or forged buffer");
+	abort_if_debug("invalid free: double free, foreign or forged buffer");
 	return rb_err(
 		-EINVAL,
 		"regbuf_free: %p is not a live buffer of this pool (double free, stale copy of a handle, foreign or forged handle)",

@@ -475,7 +475,6 @@ int rb_backing_populate(struct regbuf_pool *p, unsigned threads,
 	uint64_t tids[64];
 	unsigned started = 0, n = 0;
 	uint64_t t0 = rb_now_ns();
-	char a[32], b[32];
 
 	for (unsigned c = first_chunk; c < p->nr_chunks; c++) {
 		uint64_t step = rb_align_up(step_min, p->chunks[c].page_size);
@@ -516,24 +515,8 @@ int rb_backing_populate(struct regbuf_pool *p, unsigned threads,
 			w.err,
 			"populating the pool failed (%s): hugepages may be short on NUMA node %d",
 			strerror(-w.err), p->numa_node);
-	for (unsigned c = first_chunk; c < p->nr_chunks; c++) {
-		struct rb_chunk *ch = &p->chunks[c];
-		int64_t huge;
-
-		ch->populated = true;
-		if (ch->backing != REGBUF_BACKING_THP)
-			continue;
-		huge = rb_huge_bytes(p->base + ch->offset, ch->len);
-		if (huge >= 0) {
-			p->thp_huge_bytes += (uint64_t)huge;
-			if ((uint64_t)huge < ch->len)
-				rb_note(p->notes, sizeof(p->notes),
-					"thp: only %s of %s came back huge",
-					rb_fmt_size((uint64_t)huge, a,
-						    sizeof(a)),
-					rb_fmt_size(ch->len, b, sizeof(b)));
-		}
-	}
+	for (unsigned c = first_chunk; c < p->nr_chunks; c++)
+		p->chunks[c].populated = true;
 	p->info_flags |= REGBUF_INFO_POPULATED;
 	return 0;
 }

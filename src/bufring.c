@@ -160,7 +160,7 @@ static void publish_tail(struct br_group *g)
 	__atomic_store_n(&g->ring[0].resv, g->tail, __ATOMIC_RELEASE);
 }
 
-static void post(struct regbuf_bufring *br, uint32_t bid)
+static void give_to_kernel(struct regbuf_bufring *br, uint32_t bid)
 {
 	struct br_group *g = &br->groups[bid / br->nbufs];
 	struct br_entry *e = &g->ring[g->tail & (br->nbufs - 1)];
@@ -338,7 +338,7 @@ static int add_group(struct regbuf_bufring *br, unsigned gi)
 	 * the kernel starts at. */
 	g->tail = head_start(br->ring_fd, g->bgid);
 	for (uint32_t i = 0; i < br->nbufs; i++)
-		post(br, gi * br->nbufs + i);
+		give_to_kernel(br, gi * br->nbufs + i);
 	publish_tail(g);
 	br->nr_groups = gi + 1;
 	br->st.in_kernel += br->nbufs;
@@ -645,7 +645,7 @@ RB_EXPORT int regbuf_bufring_recycle(struct regbuf_bufring *br,
 		return 0;
 	br->st.held--;
 	br->st.in_kernel++;
-	post(br, bid);
+	give_to_kernel(br, bid);
 	publish_tail(&br->groups[bid / br->nbufs]);
 	return 0;
 }

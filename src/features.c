@@ -22,21 +22,6 @@ static struct regbuf_features feats;
 static pthread_once_t feats_once = PTHREAD_ONCE_INIT;
 static int kver;
 
-static const char *const feat_names[REGBUF_FEAT_NR] = {
-	"sparse",	"clone",	  "clone_ranges", "pbuf_ring",
-	"pbuf_inc",	"min_left",	  "mem_region",	  "query",
-	"rw_vec_fixed", "coalesce",	  "pagemap_scan", "priv_unaccounted",
-	"large_bufs",	"hpage_per_ring", "hpage_xarray",
-};
-
-RB_EXPORT const char *regbuf_feature_name(uint64_t bit)
-{
-	for (unsigned i = 0; i < REGBUF_FEAT_NR; i++)
-		if (bit == (1ULL << i))
-			return feat_names[i];
-	return NULL;
-}
-
 static long read_long(const char *path, long dflt)
 {
 	char buf[64];
@@ -221,7 +206,7 @@ static void probe_all(void)
 	int fd, maj = 0, min = 0;
 
 	feats.struct_size = sizeof(feats);
-	if (!uname(&u)) {
+	if (!rb_uname(&u)) {
 		snprintf(feats.kernel, sizeof(feats.kernel), "%s", u.release);
 		if (sscanf(u.release, "%d.%d", &maj, &min) == 2)
 			kver = maj * 1000 + min;
@@ -371,7 +356,8 @@ uint64_t rb_memlock_limit(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+	/* unknown: the kernel decides, as with no limit */
+	if (rb_getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		return UINT64_MAX;
 	return rl.rlim_cur;
 }
@@ -435,7 +421,11 @@ RB_EXPORT int regbuf_machine_get(struct regbuf_machine *user)
 	m->memlock_limit = rb_memlock_limit();
 	m->cap_ipc_lock = rb_cap_ipc_lock();
 	m->numa_nodes = count_nodes();
-	m->online_cpus = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+	{
+		long cpus = rb_sysconf(_SC_NPROCESSORS_ONLN);
+
+		m->online_cpus = cpus > 0 ? (int32_t)cpus : 1;
+	}
 	rb_struct_out(user, (uint32_t)usize, m, sizeof(*m));
 	return 0;
 }

@@ -548,24 +548,3 @@ int64_t rb_huge_bytes(void *addr, uint64_t len)
 	free(rs.r);
 	return ret ? ret : huge;
 }
-
-RB_EXPORT const char *regbuf_map_source_name(int source)
-{
-	switch (source) {
-	case REGBUF_SRC_KPAGEFLAGS:
-		return "kpageflags";
-	case REGBUF_SRC_PAGEMAP_SCAN:
-		return "pagemap_scan";
-	case REGBUF_SRC_SMAPS:
-		return "smaps";
-	}
-	return "?";
-}
-
-RB_EXPORT const char *regbuf_run_kind_name(int kind)
-{
-	static const char *const n[] = {"absent", "4k", "thp", "hugetlb",
-					"unmapped"};
-
-	return kind >= 0 && kind < (int)RB_ARRAY_SIZE(n) ? n[kind] : "?";
-}

@@ -164,6 +164,10 @@ struct regbuf_pool {
 	unsigned nr_extra;
 
 	struct rb_alloc *alloc;
+	/* GROWABLE: the pool's growth policy, called by the allocator when it
+	 * has no room for len (pool.c); serves buf from the grown pool. */
+	int (*grow_for)(struct regbuf_pool *p, size_t len, size_t align,
+			struct regbuf_buf *buf);
 	char notes[512];
 };
 
@@ -178,7 +182,7 @@ static inline unsigned rb_pool_nr_slots(const struct regbuf_pool *p)
 	return __atomic_load_n(&p->nr_slots, __ATOMIC_ACQUIRE);
 }
 
-/* pool.c: live pools, so that a destroyed pool is recognised without
+/* live.c: live pools, so that a destroyed pool is recognised without
  * reading its freed memory (unless its address was reused since). */
 bool rb_pool_live(const struct regbuf_pool *p);
 int rb_pool_live_add(struct regbuf_pool *p);
@@ -211,10 +215,6 @@ static inline unsigned rb_slot_of(const struct regbuf_pool *p, uint64_t off)
 	return lo;
 }
 
-/* pool.c: add len bytes to a GROWABLE pool (grow_lock held); returns the
- * first new slot or -errno with nothing changed. */
-int rb_pool_grow_locked(struct regbuf_pool *pool, uint64_t len);
-
 /* backing.c */
 int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o);
 int rb_backing_map_fd(struct regbuf_pool *p, int fd, uint64_t size,
@@ -226,7 +226,7 @@ int rb_backing_extend(struct regbuf_pool *p, uint64_t len);
 void rb_backing_drop_last(struct regbuf_pool *p);
 void rb_backing_release(struct regbuf_pool *p);
 
-/* plan.c: slots of the pool from its chunks (and their folio maps). */
+/* layout.c: slots of the pool from its chunks (and their folio maps). */
 int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot);
 /* PARTIAL: split the slot that crosses budget so its head fits; 1 if split. */
 int rb_plan_fit_budget(struct regbuf_pool *p, uint64_t budget);

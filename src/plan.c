@@ -11,8 +11,13 @@
  *    last may end early; folios of one page never coalesce;
  *  - before 6.12 only a buffer inside a single huge folio coalesces;
  *  - accounting: an order-0 page costs a page each time; a compound page
- *    costs its whole size once per head, deduplicated against the current
- *    buffer's earlier pages and the previous head of this call only.
+ *    costs its whole size once per head: once per ring up to 6.12 and
+ *    from 7.2, and on 6.13 to 7.1 deduplicated against the current
+ *    buffer's earlier pages and the previous head of this call only;
+ *  - 7.2 counts huge pages in a per-ring xarray: no buffer is rescanned
+ *    per huge folio, so mixed folio sizes cost only the lost coalescing.
+ *
+ * The pool's own slot layout, which reads folio maps, is layout.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +26,6 @@
 
 #include "internal.h"
 #include "uapi.h"
-#include "sys.h"
 
 #define RB_IMU_HEADER 56 /* struct io_mapped_ubuf before its bvecs */
 #define RB_BVEC	      16
@@ -58,14 +62,6 @@ static const char *refusal(uint32_t flags)
 	if (flags & REGBUF_RUN_SHARED_FILE)
 		return "a shared mapping of a file on a writeback file system cannot be pinned long-term";
 	return NULL;
-}
-
-RB_EXPORT const char *regbuf_cost_class_name(int cost)
-{
-	static const char *const n[] = {"fast", "per_page", "mixed", "fault",
-					"refused"};
-
-	return cost >= 0 && cost < (int)RB_ARRAY_SIZE(n) ? n[cost] : "?";
 }
 
 /* Huge folio heads already charged. */
@@ -311,227 +307,5 @@ RB_EXPORT int regbuf_plan(const struct regbuf_map *map, uint64_t max_slot,
 			pos = cut;
 		}
 	}
-	return (int)n;
-}
-
-/* Slots of a pool: per chunk, one run of its backing, or for populated THP
- * chunks the runs the folio map finds (huge and 4 KiB parts split). */
-/* Plan chunks [first_chunk, nr_chunks) of the pool: *out (malloc'd), *nout. */
-static int plan_chunks(struct regbuf_pool *p, unsigned first_chunk,
-		       struct regbuf_plan_slot **out, unsigned *nout)
-{
-	struct regbuf_plan_slot *ps = NULL;
-	unsigned n = 0, cap = 0;
-	int ret = 0;
-
-	for (unsigned c = first_chunk; c < p->nr_chunks && !ret; c++) {
-		const struct rb_chunk *ch = &p->chunks[c];
-		struct regbuf_map syn = {0}, *m = &syn;
-		struct regbuf_run run = {0};
-		int k;
-
-		run.start = (uint64_t)(uintptr_t)(p->base + ch->offset);
-		run.len = ch->len;
-		run.folio_size = ch->page_size;
-		switch (ch->backing) {
-		case REGBUF_BACKING_HUGE_1G:
-		case REGBUF_BACKING_HUGE_2M:
-			run.kind = REGBUF_RUN_HUGETLB;
-			break;
-		case REGBUF_BACKING_THP:
-			run.kind = REGBUF_RUN_THP;
-			break;
-		default:
-			run.kind = REGBUF_RUN_4K;
-			run.folio_size = 4096;
-		}
-		syn.addr = run.start;
-		syn.len = run.len;
-		syn.nr_runs = 1;
-		syn.runs = &run;
-		if (ch->backing == REGBUF_BACKING_CALLER) {
-			/* Caller memory: only its map can tell. */
-			k = rb_map_create(0, run.start, run.len, false, &m);
-			if (k) {
-				/* keep the map's own reason when it gave one */
-				ret = regbuf_last_error()[0]
-					      ? k
-					      : rb_err(k,
-						       "reading the folio map of the memory failed: %s",
-						       strerror(-k));
-				break;
-			}
-		} else if (ch->backing == REGBUF_BACKING_THP && ch->populated &&
-			   rb_map_create(0, run.start, run.len, false, &m) ==
-				   0) {
-			/* Absent parts of a populated chunk are 4K to be. */
-			for (unsigned i = 0; i < m->nr_runs; i++)
-				if (m->runs[i].kind == REGBUF_RUN_ABSENT) {
-					m->runs[i].kind = REGBUF_RUN_4K;
-					m->runs[i].folio_size = 4096;
-				}
-		} else {
-			m = &syn;
-		}
-		k = regbuf_plan(m, p->max_slot, NULL, 0);
-		if (k >= 0 && n + (unsigned)k > cap) {
-			unsigned nc = n + (unsigned)k;
-			struct regbuf_plan_slot *np =
-				realloc(ps, nc * sizeof(*np));
-
-			if (!np)
-				k = -ENOMEM;
-			else
-				ps = np, cap = nc;
-		}
-		if (k >= 0)
-			k = regbuf_plan(m, p->max_slot, ps + n, (unsigned)k);
-		if (k < 0) {
-			ret = k;
-		} else {
-			for (int i = 0; i < k; i++)
-				ps[n + (unsigned)i].offset +=
-					m->addr - (uint64_t)(uintptr_t)p->base;
-			n += (unsigned)k;
-		}
-		if (m != &syn)
-			regbuf_map_destroy(m);
-	}
-	if (ret) {
-		free(ps);
-		return ret;
-	}
-	*out = ps;
-	*nout = n;
-	return 0;
-}
-
-static void fill_slot(struct regbuf_pool *p, unsigned i,
-		      const struct regbuf_plan_slot *ps)
-{
-	struct rb_slot *s = &p->slots[i];
-
-	s->offset = ps->offset;
-	s->len = ps->len;
-	s->page_size = ps->folio_size ? ps->folio_size : 4096;
-	s->bvecs = ps->bvecs;
-	s->charge = ps->charge;
-	s->registered = false;
-	s->backing = ps->kind == REGBUF_RUN_HUGETLB
-			     ? (s->page_size == RB_GIB ? REGBUF_BACKING_HUGE_1G
-						       : REGBUF_BACKING_HUGE_2M)
-		     : ps->kind == REGBUF_RUN_THP ? REGBUF_BACKING_THP
-						  : REGBUF_BACKING_PAGES;
-	p->iov[i].iov_base = p->base + s->offset;
-	p->iov[i].iov_len = s->len;
-}
-
-int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
-{
-	struct regbuf_plan_slot *ps = NULL;
-	unsigned n = 0, cap;
-	int ret;
-
-	p->max_slot = max_slot ? max_slot : rb_max_buf_size();
-	ret = plan_chunks(p, 0, &ps, &n);
-	if (ret)
-		return ret;
-	if (n > RB_MAX_REG_BUFFERS) {
-		free(ps);
-		return rb_err(-E2BIG,
-			      "pool needs %u slots, the kernel allows %u", n,
-			      RB_MAX_REG_BUFFERS);
-	}
-	/* A growable pool's tables never move: room for every slot. */
-	cap = p->flags & REGBUF_POOL_GROWABLE ? RB_MAX_REG_BUFFERS : n;
-	p->slots = calloc(cap ? cap : 1, sizeof(*p->slots));
-	p->iov = calloc(cap ? cap : 1, sizeof(*p->iov));
-	if (!p->slots || !p->iov) {
-		free(p->slots);
-		free(p->iov);
-		p->slots = NULL;
-		p->iov = NULL;
-		free(ps);
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < n; i++)
-		fill_slot(p, i, &ps[i]);
-	p->nr_slots = n;
-	p->slots_cap = cap;
-	free(ps);
-	return 0;
-}
-
-/*
- * PARTIAL pools: split the first slot that would cross budget (bytes of
- * memlock charge left for the slots, in order) so that its head, whole
- * pages of the slot, fits exactly. Slots are uniform (one folio size), so
- * the head's charge and bio_vecs are its share of the slot's. Returns 1 if
- * a slot was split, 0 if none needed it (or the head would be empty),
- * -ENOMEM.
- */
-int rb_plan_fit_budget(struct regbuf_pool *p, uint64_t budget)
-{
-	uint64_t used = 0;
-
-	for (unsigned i = 0; i < p->nr_slots; i++) {
-		struct rb_slot *s = &p->slots[i], head, tail;
-		struct rb_slot *ns;
-		struct iovec *ni;
-
-		if (used + s->charge <= budget) {
-			used += s->charge;
-			continue;
-		}
-		head = tail = *s;
-		head.len = (budget - used) & ~(s->page_size - 1);
-		if (!head.len || head.len >= s->len || s->charge != s->len)
-			return 0;
-		head.charge = head.len;
-		head.bvecs = s->bvecs * head.len / s->len;
-		tail.offset += head.len;
-		tail.len -= head.len;
-		tail.charge -= head.charge;
-		tail.bvecs -= head.bvecs;
-		ns = realloc(p->slots, (p->nr_slots + 1) * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		p->slots = ns;
-		ni = realloc(p->iov, (p->nr_slots + 1) * sizeof(*ni));
-		if (!ni)
-			return -ENOMEM;
-		p->iov = ni;
-		memmove(&p->slots[i + 1], &p->slots[i],
-			(p->nr_slots - i) * sizeof(*ns));
-		memmove(&p->iov[i + 1], &p->iov[i],
-			(p->nr_slots - i) * sizeof(*ni));
-		p->slots[i] = head;
-		p->slots[i + 1] = tail;
-		p->iov[i] = (struct iovec){p->base + head.offset, head.len};
-		p->iov[i + 1] = (struct iovec){p->base + tail.offset, tail.len};
-		p->nr_slots++;
-		p->slots_cap = p->nr_slots;
-		return 1;
-	}
-	return 0;
-}
-
-int rb_plan_append(struct regbuf_pool *p, unsigned first_chunk)
-{
-	struct regbuf_plan_slot *ps = NULL;
-	unsigned n = 0;
-	int ret = plan_chunks(p, first_chunk, &ps, &n);
-
-	if (ret)
-		return ret;
-	if (p->nr_slots + n > p->slots_cap) {
-		free(ps);
-		return rb_err(-ENOSPC, "growing needs %u slots, %u are left", n,
-			      p->slots_cap - p->nr_slots);
-	}
-	/* Filled beyond nr_slots: published once registered (alloc.c). */
-	for (unsigned i = 0; i < n; i++)
-		fill_slot(p, p->nr_slots + i, &ps[i]);
-	free(ps);
 	return (int)n;
 }

@@ -16,34 +16,6 @@
 #include "uapi.h"
 #include "sys.h"
 
-static const char *const backing_names[REGBUF_BACKING_NR] = {
-	"auto", "1g", "2m", "thp", "4k", "caller",
-};
-
-RB_EXPORT const char *regbuf_backing_name(int backing)
-{
-	if (backing < 0 || backing >= REGBUF_BACKING_NR)
-		return "?";
-	return backing_names[backing];
-}
-
-RB_EXPORT int regbuf_backing_parse(const char *name)
-{
-	for (int i = 0; name && i < REGBUF_BACKING_NR; i++)
-		if (!strcasecmp(name, backing_names[i]))
-			return i;
-	if (name && (!strcasecmp(name, "huge_1g") || !strcasecmp(name, "1G")))
-		return REGBUF_BACKING_HUGE_1G;
-	if (name && (!strcasecmp(name, "huge_2m") || !strcasecmp(name, "2M")))
-		return REGBUF_BACKING_HUGE_2M;
-	if (name && (!strcasecmp(name, "pages") || !strcasecmp(name, "4K")))
-		return REGBUF_BACKING_PAGES;
-	return rb_err(
-		-EINVAL,
-		"regbuf_backing_parse: %s%s%s is not a backing (auto, 1g, 2m, thp, 4k, caller)",
-		name ? "\"" : "", name ? name : "NULL", name ? "\"" : "");
-}
-
 RB_EXPORT void regbuf_pool_opts_init(struct regbuf_pool_opts *opts)
 {
 	if (!opts)
@@ -114,52 +86,34 @@ static int check_opts(struct regbuf_pool_opts *o,
 	return 0;
 }
 
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static const struct regbuf_pool **live;
-static unsigned nr_live, cap_live;
+static int grow_for(struct regbuf_pool *pool, size_t len, size_t align,
+		    struct regbuf_buf *buf);
 
-bool rb_pool_live(const struct regbuf_pool *p)
+/* Populate chunks first_chunk.. and see, in the folio map, how much of the
+ * THP chunks came back huge (the pool reports it; khugepaged may differ). */
+static int populate(struct regbuf_pool *p, unsigned threads,
+		    unsigned first_chunk)
 {
-	bool found = false;
+	int ret = rb_backing_populate(p, threads, first_chunk);
+	char a[32], b[32];
 
-	pthread_mutex_lock(&live_lock);
-	for (unsigned i = nr_live; i-- > 0 && !found;)
-		found = live[i] == p;
-	pthread_mutex_unlock(&live_lock);
-	return found;
-}
+	for (unsigned c = first_chunk; !ret && c < p->nr_chunks; c++) {
+		struct rb_chunk *ch = &p->chunks[c];
+		int64_t huge;
 
-int rb_pool_live_add(struct regbuf_pool *p)
-{
-	int ret = 0;
-
-	pthread_mutex_lock(&live_lock);
-	if (nr_live == cap_live) {
-		unsigned c = cap_live ? cap_live * 2 : 16;
-		const struct regbuf_pool **n = realloc(live, c * sizeof(*n));
-
-		if (n) {
-			live = n;
-			cap_live = c;
-		}
+		if (ch->backing != REGBUF_BACKING_THP)
+			continue;
+		huge = rb_huge_bytes(p->base + ch->offset, ch->len);
+		if (huge < 0)
+			continue;
+		p->thp_huge_bytes += (uint64_t)huge;
+		if ((uint64_t)huge < ch->len)
+			rb_note(p->notes, sizeof(p->notes),
+				"thp: only %s of %s came back huge",
+				rb_fmt_size((uint64_t)huge, a, sizeof(a)),
+				rb_fmt_size(ch->len, b, sizeof(b)));
 	}
-	if (nr_live < cap_live)
-		live[nr_live++] = p;
-	else
-		ret = -ENOMEM;
-	pthread_mutex_unlock(&live_lock);
 	return ret;
-}
-
-void rb_pool_live_del(const struct regbuf_pool *p)
-{
-	pthread_mutex_lock(&live_lock);
-	for (unsigned i = 0; i < nr_live; i++)
-		if (live[i] == p) {
-			live[i] = live[--nr_live];
-			break;
-		}
-	pthread_mutex_unlock(&live_lock);
 }
 
 static struct regbuf_pool *pool_new(const struct regbuf_pool_opts *o)
@@ -174,6 +128,8 @@ static struct regbuf_pool *pool_new(const struct regbuf_pool_opts *o)
 	p->numa_node = o ? o->numa_node : -1;
 	p->flags = o ? o->flags : 0;
 	p->max_size = o && (o->flags & REGBUF_POOL_GROWABLE) ? o->max_size : 0;
+	if (p->flags & REGBUF_POOL_GROWABLE)
+		p->grow_for = grow_for;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->grow_lock, NULL);
 	return p;
@@ -211,7 +167,7 @@ static int pool_finish(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 static unsigned populate_threads(const struct regbuf_pool_opts *o)
 {
 	long n = o->populate_threads ? o->populate_threads
-				     : sysconf(_SC_NPROCESSORS_ONLN);
+				     : rb_sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (unsigned)n : 1;
 }
@@ -237,7 +193,7 @@ RB_EXPORT int regbuf_pool_create(const struct regbuf_pool_opts *opts,
 	p->requested = opts->size;
 	ret = rb_backing_obtain(p, opts);
 	if (!ret && !(opts->flags & REGBUF_POOL_NO_POPULATE))
-		ret = rb_backing_populate(p, populate_threads(opts), 0);
+		ret = populate(p, populate_threads(opts), 0);
 	if (!ret)
 		ret = pool_finish(p, opts);
 	if (ret) {
@@ -305,8 +261,9 @@ RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
 	return 0;
 }
 
-/* grow_lock held */
-int rb_pool_grow_locked(struct regbuf_pool *pool, uint64_t len)
+/* Add len bytes to a GROWABLE pool (grow_lock held); returns the first new
+ * slot or -errno with nothing changed. */
+static int pool_grow_locked(struct regbuf_pool *pool, uint64_t len)
 {
 	unsigned chunk, first;
 	char a[32];
@@ -327,7 +284,7 @@ int rb_pool_grow_locked(struct regbuf_pool *pool, uint64_t len)
 	first = pool->nr_slots;
 	ret = rb_backing_extend(pool, len);
 	if (!ret && !(pool->flags & REGBUF_POOL_NO_POPULATE))
-		ret = rb_backing_populate(pool, 1, chunk);
+		ret = populate(pool, 1, chunk);
 	if (!ret) {
 		n = rb_plan_append(pool, chunk);
 		ret = n < 0 ? n : 0;
@@ -352,7 +309,34 @@ RB_EXPORT int regbuf_pool_grow(struct regbuf_pool *pool, size_t len)
 	if (!(pool->flags & REGBUF_POOL_GROWABLE))
 		return rb_err(-EINVAL, "the pool was not created GROWABLE");
 	pthread_mutex_lock(&pool->grow_lock);
-	ret = rb_pool_grow_locked(pool, len);
+	ret = pool_grow_locked(pool, len);
+	pthread_mutex_unlock(&pool->grow_lock);
+	return ret;
+}
+
+/*
+ * The growth policy, for the allocator of a GROWABLE pool that has no room
+ * for len: under the grow lock, try again (another thread may just have
+ * grown the pool), else grow by the pool's size (doubling: the 8 chunks a
+ * pool may have go a long way) or at least what len needs, capped by
+ * max_size, and serve buf from the new memory.
+ */
+static int grow_for(struct regbuf_pool *pool, size_t len, size_t align,
+		    struct regbuf_buf *buf)
+{
+	uint64_t want = rb_align_up(2 * (uint64_t)len + align, 2 * RB_MIB);
+	int ret;
+
+	pthread_mutex_lock(&pool->grow_lock);
+	if (want < pool->size)
+		want = pool->size;
+	ret = rb_alloc_raw(pool, len, align, buf);
+	if (ret == -ENOMEM) {
+		if (want > pool->max_size - pool->size)
+			want = pool->max_size - pool->size;
+		if (want >= len && pool_grow_locked(pool, want) >= 0)
+			ret = rb_alloc_raw(pool, len, align, buf);
+	}
 	pthread_mutex_unlock(&pool->grow_lock);
 	return ret;
 }

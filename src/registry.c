@@ -336,27 +336,6 @@ RB_EXPORT int regbuf_attach_cost_class(void)
 		       : REGBUF_ATTACH_COST_PER_SLOT;
 }
 
-RB_EXPORT const char *regbuf_attach_cost_name(int cost)
-{
-	static const char *const n[] = {"none", "per_slot", "per_bvec",
-					"register"};
-
-	return cost >= 0 && cost < (int)RB_ARRAY_SIZE(n) ? n[cost] : "?";
-}
-
-RB_EXPORT const char *regbuf_attach_method_name(int method)
-{
-	switch (method) {
-	case REGBUF_ATTACH_CLONE_RANGE:
-		return "clone_range";
-	case REGBUF_ATTACH_CLONE:
-		return "clone";
-	case REGBUF_ATTACH_REGISTER:
-		return "register";
-	}
-	return "?";
-}
-
 RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 				 unsigned first_slot)
 {

@@ -6,7 +6,9 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +41,9 @@ static const char *const kind_names[RB_SYS_NR] = {
 	[RB_SYS_READ] = "read",
 	[RB_SYS_IOCTL] = "ioctl",
 	[RB_SYS_THREAD] = "pthread_create",
+	[RB_SYS_UNAME] = "uname",
+	[RB_SYS_GETRLIMIT] = "getrlimit",
+	[RB_SYS_SYSCONF] = "sysconf",
 };
 
 const char *rb_sys_kind_name(int kind)
@@ -87,7 +92,7 @@ int rb_sys_fault_fired(void)
 }
 
 /* Count one call of kind (and register opcode); return -err to inject. */
-static int enter(int kind, int opcode)
+static int count_or_fail(int kind, int opcode)
 {
 	unsigned long n = __atomic_add_fetch(&calls[kind], 1, __ATOMIC_RELAXED);
 	unsigned long on = 0;
@@ -118,7 +123,7 @@ static int enter(int kind, int opcode)
 int rb_mmap(void **out, void *addr, size_t len, int prot, int flags, int fd,
 	    off_t off)
 {
-	int ret = enter(RB_SYS_MMAP, -1);
+	int ret = count_or_fail(RB_SYS_MMAP, -1);
 
 	if (ret)
 		return ret;
@@ -137,7 +142,7 @@ int rb_munmap(void *addr, size_t len)
 
 int rb_madvise(void *addr, size_t len, int advice)
 {
-	int ret = enter(RB_SYS_MADVISE, -1);
+	int ret = count_or_fail(RB_SYS_MADVISE, -1);
 
 	if (ret)
 		return ret;
@@ -146,7 +151,7 @@ int rb_madvise(void *addr, size_t len, int advice)
 
 int rb_mbind(void *addr, size_t len, int node)
 {
-	int ret = enter(RB_SYS_MBIND, -1);
+	int ret = count_or_fail(RB_SYS_MBIND, -1);
 	unsigned long mask[16] = {0};
 
 	if (ret)
@@ -162,7 +167,7 @@ int rb_mbind(void *addr, size_t len, int node)
 
 int rb_memfd(const char *name, unsigned flags)
 {
-	int ret = enter(RB_SYS_MEMFD, -1);
+	int ret = count_or_fail(RB_SYS_MEMFD, -1);
 
 	if (ret)
 		return ret;
@@ -172,7 +177,7 @@ int rb_memfd(const char *name, unsigned flags)
 
 int rb_ftruncate(int fd, off_t len)
 {
-	int ret = enter(RB_SYS_FTRUNCATE, -1);
+	int ret = count_or_fail(RB_SYS_FTRUNCATE, -1);
 
 	if (ret)
 		return ret;
@@ -181,7 +186,7 @@ int rb_ftruncate(int fd, off_t len)
 
 int rb_add_seals(int fd, int seals)
 {
-	int ret = enter(RB_SYS_FCNTL, -1);
+	int ret = count_or_fail(RB_SYS_FCNTL, -1);
 
 	if (ret)
 		return ret;
@@ -207,7 +212,7 @@ int rb_dup_cloexec(int fd)
 
 int rb_uring_setup(unsigned entries, struct rb_io_uring_params *p)
 {
-	int ret = enter(RB_SYS_SETUP, -1);
+	int ret = count_or_fail(RB_SYS_SETUP, -1);
 
 	if (ret)
 		return ret;
@@ -218,7 +223,7 @@ int rb_uring_setup(unsigned entries, struct rb_io_uring_params *p)
 int rb_uring_register(int fd, unsigned opcode, const void *arg,
 		      unsigned nr_args)
 {
-	int ret = enter(RB_SYS_REGISTER, (int)opcode);
+	int ret = count_or_fail(RB_SYS_REGISTER, (int)opcode);
 
 	if (ret)
 		return ret;
@@ -228,7 +233,7 @@ int rb_uring_register(int fd, unsigned opcode, const void *arg,
 
 int rb_open(const char *path, int flags)
 {
-	int ret = enter(RB_SYS_OPEN, -1);
+	int ret = count_or_fail(RB_SYS_OPEN, -1);
 
 	if (ret)
 		return ret;
@@ -238,7 +243,7 @@ int rb_open(const char *path, int flags)
 
 ssize_t rb_pread(int fd, void *buf, size_t len, off_t off)
 {
-	int ret = enter(RB_SYS_READ, -1);
+	int ret = count_or_fail(RB_SYS_READ, -1);
 
 	if (ret)
 		return ret;
@@ -272,7 +277,7 @@ ssize_t rb_read_file(const char *path, char *buf, size_t size)
 
 int rb_ioctl(int fd, unsigned long req, void *arg)
 {
-	int ret = enter(RB_SYS_IOCTL, -1);
+	int ret = count_or_fail(RB_SYS_IOCTL, -1);
 
 	if (ret)
 		return ret;
@@ -282,7 +287,7 @@ int rb_ioctl(int fd, unsigned long req, void *arg)
 
 int rb_thread_create(uint64_t *tid, rb_thread_fn fn, void *arg)
 {
-	int ret = enter(RB_SYS_THREAD, -1);
+	int ret = count_or_fail(RB_SYS_THREAD, -1);
 	pthread_t t;
 
 	if (ret)
@@ -305,6 +310,32 @@ uint64_t rb_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int rb_uname(struct utsname *u)
+{
+	int ret = count_or_fail(RB_SYS_UNAME, -1);
+
+	return ret ? ret : uname(u) ? -errno : 0;
+}
+
+int rb_getrlimit(int resource, struct rlimit *rl)
+{
+	int ret = count_or_fail(RB_SYS_GETRLIMIT, -1);
+
+	return ret ? ret : getrlimit(resource, rl) ? -errno : 0;
+}
+
+long rb_sysconf(int name)
+{
+	int ret = count_or_fail(RB_SYS_SYSCONF, -1);
+	long v;
+
+	if (ret)
+		return ret;
+	errno = 0;
+	v = sysconf(name);
+	return v < 0 ? (errno ? -errno : -EINVAL) : v;
 }
 
 long rb_page_size(void)

@@ -27,6 +27,9 @@ enum rb_sys_kind {
 	RB_SYS_READ,
 	RB_SYS_IOCTL,
 	RB_SYS_THREAD,
+	RB_SYS_UNAME,
+	RB_SYS_GETRLIMIT,
+	RB_SYS_SYSCONF,
 	RB_SYS_NR
 };
 
@@ -71,5 +74,12 @@ void rb_thread_join(uint64_t tid);
 
 uint64_t rb_now_ns(void);
 long rb_page_size(void);
+
+struct utsname;
+struct rlimit;
+int rb_uname(struct utsname *u);
+int rb_getrlimit(int resource, struct rlimit *rl);
+/* sysconf(name), or -errno (a failure injected, or no such value). */
+long rb_sysconf(int name);
 
 #endif
