@@ -129,7 +129,6 @@ struct regbuf_pool {
 	uint32_t info_flags;
 	int32_t numa_node;
 	int memfd;
-	int anchor_fd;
 	int io_uring_errno;
 
 	struct rb_chunk chunks[RB_MAX_CHUNKS];
@@ -156,12 +155,13 @@ struct regbuf_pool {
 	uint64_t max_size;
 	uint64_t max_slot;
 	unsigned slots_cap;
-	unsigned anchor_nr; /* slots registered on anchor_fd */
+	/* Anchor rings, each holding the registration of slots [first,
+	 * first + nr): the first registration, then one per growth. */
 	struct rb_anchor {
 		int fd;
 		unsigned first, nr;
-	} extra[RB_MAX_CHUNKS]; /* anchors of grown chunks */
-	unsigned nr_extra;
+	} anchors[RB_MAX_CHUNKS + 1];
+	unsigned nr_anchors;
 
 	struct rb_alloc *alloc;
 	/* GROWABLE: the pool's growth policy, called by the allocator when it

@@ -124,7 +124,6 @@ static struct regbuf_pool *pool_new(const struct regbuf_pool_opts *o)
 		return NULL;
 	p->magic = RB_POOL_MAGIC;
 	p->memfd = -1;
-	p->anchor_fd = -1;
 	p->numa_node = o ? o->numa_node : -1;
 	p->flags = o ? o->flags : 0;
 	p->max_size = o && (o->flags & REGBUF_POOL_GROWABLE) ? o->max_size : 0;
@@ -289,7 +288,7 @@ static int pool_grow_locked(struct regbuf_pool *pool, uint64_t len)
 		n = rb_plan_append(pool, chunk);
 		ret = n < 0 ? n : 0;
 	}
-	if (!ret && pool->anchor_fd >= 0)
+	if (!ret && pool->nr_anchors)
 		ret = rb_registry_grow(pool, first, (unsigned)n);
 	if (ret) {
 		if (pool->nr_chunks > chunk)

@@ -21,39 +21,42 @@ uint64_t rb_process_charge;
 /* Slack for the anchor ring's own SQ/CQ memory, also charged. */
 #define RB_ANCHOR_CHARGE (16 * RB_KIB)
 
-static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
+/*
+ * How many of the *nr slots from first fit RLIMIT_MEMLOCK beside what
+ * regbuf already pinned in this process: all (0), fewer for a PARTIAL pool
+ * (*nr lowered, the notes say how much; the slot that crosses the limit is
+ * split first so its head fits), or -ENOMEM naming the limit needed.
+ */
+static int memlock_budget(struct regbuf_pool *p, unsigned first, unsigned *nr)
 {
 	uint64_t limit = rb_memlock_limit(), used, need = RB_ANCHOR_CHARGE;
+	bool partial = p->flags & REGBUF_POOL_PARTIAL;
 	char a[32], b[32], c[32], d[32];
-	unsigned n = 0;
+	unsigned n, end;
 
-	*fit = p->nr_slots;
 	if (limit == UINT64_MAX || rb_cap_ipc_lock())
 		return 0;
 	used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
-	/* PARTIAL: as much as fits, even when that is part of one slot. */
-	if ((p->flags & REGBUF_POOL_PARTIAL) && limit > used + need &&
+	if (partial && limit > used + need &&
 	    rb_plan_fit_budget(p, limit - used - need) < 0)
 		return rb_err(-ENOMEM, "out of memory");
-	for (n = 0; n < p->nr_slots; n++) {
-		if (used + need + p->slots[n].charge > limit)
-			break;
+	if (partial)
+		*nr = p->nr_slots - first; /* the split added a slot */
+	end = first + *nr;
+	for (n = first; n < end && used + need + p->slots[n].charge <= limit;
+	     n++)
 		need += p->slots[n].charge;
-	}
-	*fit = n;
-	if (n == p->nr_slots)
+	if (n == end)
 		return 0;
-	for (unsigned i = n; i < p->nr_slots; i++)
-		need += p->slots[i].charge;
-	if (p->flags & REGBUF_POOL_PARTIAL) {
+	if (partial) {
 		uint64_t bytes = 0;
 
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = first; i < n; i++)
 			bytes += p->slots[i].len;
-		if (n)
+		if (n > first)
 			rb_note(p->notes, sizeof(p->notes),
 				"memlock: %u of %u slots (%s) fit RLIMIT_MEMLOCK of %s; the rest is plain memory",
-				n, p->nr_slots,
+				n - first, *nr,
 				rb_fmt_size(bytes, b, sizeof(b)),
 				rb_fmt_size(limit, a, sizeof(a)));
 		else
@@ -61,12 +64,15 @@ static int memlock_budget(struct regbuf_pool *p, unsigned *fit)
 				"memlock: nothing registered, RLIMIT_MEMLOCK of %s leaves no room (%s already used by regbuf here)",
 				rb_fmt_size(limit, a, sizeof(a)),
 				rb_fmt_size(used, c, sizeof(c)));
+		*nr = n - first;
 		return 0;
 	}
+	for (unsigned i = n; i < end; i++)
+		need += p->slots[i].charge;
 	return rb_err(
 		-ENOMEM,
-		"registering this pool charges %s to RLIMIT_MEMLOCK, which is %s (%s already used by regbuf here): raise it to at least %s (ulimit -l %llu, LimitMEMLOCK= in systemd, memlock in limits.conf) or grant CAP_IPC_LOCK",
-		rb_fmt_size(need, a, sizeof(a)),
+		"registering slots %u..%u charges %s to RLIMIT_MEMLOCK, which is %s (%s already used by regbuf here): raise it to at least %s (ulimit -l %llu, LimitMEMLOCK= in systemd, memlock in limits.conf) or grant CAP_IPC_LOCK",
+		first, end - 1, rb_fmt_size(need, a, sizeof(a)),
 		rb_fmt_size(limit, b, sizeof(b)),
 		rb_fmt_size(used, c, sizeof(c)),
 		rb_fmt_size(used + need, d, sizeof(d)),
@@ -134,12 +140,74 @@ static bool is_anchor(const struct stat *st)
 	return found;
 }
 
+/* A new anchor ring holding slots [first, first + nr) of the pool: its fd,
+ * or -errno with nothing left behind. */
+static int anchor_open(struct regbuf_pool *p, unsigned first, unsigned nr)
+{
+	struct rb_io_uring_params params;
+	uint64_t t0;
+	char a[32];
+	int fd, ret;
+
+	memset(&params, 0, sizeof(params));
+	fd = rb_uring_setup(1, &params);
+	if (fd < 0)
+		return rb_err(fd, "cannot create an anchor ring: %s",
+			      strerror(-fd));
+	t0 = rb_now_ns();
+	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, p->iov + first, nr);
+	if (!p->nr_anchors) /* the pool's registration, not a growth */
+		p->register_ns = rb_now_ns() - t0;
+	if (!ret)
+		ret = anchor_add(fd);
+	if (!ret)
+		return fd;
+	rb_close(fd);
+	if (ret == -ENOMEM)
+		return rb_err(
+			ret,
+			"the kernel refused to pin %s (RLIMIT_MEMLOCK is per user and shared by all rings of the user: other rings may hold the rest)",
+			rb_fmt_size(p->size, a, sizeof(a)));
+	return rb_err(ret, "registering slots %u..%u failed: %s", first,
+		      first + nr - 1, strerror(-ret));
+}
+
+/* Unregister explicitly (closing a ring tears it down asynchronously, and
+ * VmPin should drop now), forget and close an anchor ring. */
+static void anchor_close(int fd)
+{
+	rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+	anchor_remove(fd);
+	rb_close(fd);
+}
+
+/* Slots [first, first + nr) now live on anchor fd (p->lock held when
+ * rings may be reading). Returns the memlock charge they add. */
+static uint64_t anchor_record(struct regbuf_pool *p, int fd, unsigned first,
+			      unsigned nr)
+{
+	uint64_t charge = 0;
+
+	p->anchors[p->nr_anchors++] = (struct rb_anchor){fd, first, nr};
+	for (unsigned i = first; i < first + nr; i++) {
+		p->slots[i].registered = true;
+		p->registered_bytes += p->slots[i].len;
+		p->bvecs += p->slots[i].bvecs;
+		charge += p->slots[i].charge;
+	}
+	if (!rb_pin_charged())
+		charge = 0; /* 7.2+ does not account this ring */
+	p->charge += charge;
+	__atomic_add_fetch(&rb_process_charge, charge, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->nr_registered, p->nr_registered + nr,
+			 __ATOMIC_RELEASE);
+	return charge;
+}
+
 int rb_registry_register(struct regbuf_pool *p)
 {
 	const struct regbuf_features *f = rb_features();
-	struct rb_io_uring_params params;
-	unsigned fit;
-	uint64_t t0;
+	unsigned fit = p->nr_slots;
 	int fd, ret;
 
 	if (f->io_uring != REGBUF_IO_URING_AVAILABLE) {
@@ -148,7 +216,7 @@ int rb_registry_register(struct regbuf_pool *p)
 			f->why);
 		return 0; /* degrade: the pool is plain aligned memory */
 	}
-	ret = memlock_budget(p, &fit);
+	ret = memlock_budget(p, 0, &fit);
 	if (ret)
 		return ret;
 	if (!fit) {
@@ -157,44 +225,10 @@ int rb_registry_register(struct regbuf_pool *p)
 		p->info_flags |= REGBUF_INFO_PARTIAL;
 		return 0;
 	}
-	memset(&params, 0, sizeof(params));
-	fd = rb_uring_setup(1, &params);
+	fd = anchor_open(p, 0, fit);
 	if (fd < 0)
-		return rb_err(fd, "cannot create the anchor ring: %s",
-			      strerror(-fd));
-	t0 = rb_now_ns();
-	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, p->iov, fit);
-	p->register_ns = rb_now_ns() - t0;
-	if (!ret) {
-		ret = anchor_add(fd);
-		if (ret) {
-			rb_close(fd);
-			return rb_err(ret, "out of memory");
-		}
-	}
-	if (ret) {
-		char a[32];
-
-		rb_close(fd);
-		if (ret == -ENOMEM)
-			return rb_err(
-				ret,
-				"the kernel refused to pin %s (RLIMIT_MEMLOCK is per user and shared by all rings of the user: other rings may hold the rest)",
-				rb_fmt_size(p->size, a, sizeof(a)));
-		return rb_err(ret, "registering the pool failed: %s",
-			      strerror(-ret));
-	}
-	p->anchor_fd = fd;
-	p->anchor_nr = fit;
-	p->nr_registered = fit;
-	for (unsigned i = 0; i < fit; i++) {
-		p->slots[i].registered = true;
-		p->registered_bytes += p->slots[i].len;
-		p->bvecs += p->slots[i].bvecs;
-		if (rb_pin_charged())
-			p->charge += p->slots[i].charge;
-	}
-	__atomic_add_fetch(&rb_process_charge, p->charge, __ATOMIC_RELAXED);
+		return fd;
+	anchor_record(p, fd, 0, fit);
 	p->info_flags |= fit == p->nr_slots ? REGBUF_INFO_REGISTERED
 					    : REGBUF_INFO_PARTIAL;
 	return 0;
@@ -285,17 +319,17 @@ static int clone_into(struct regbuf_pool *p, int fd, unsigned first,
 		      bool ranges)
 {
 	unsigned done;
-	int ret;
+	int ret = 0;
 
-	if (!ranges && p->nr_extra)
+	if (!ranges && p->nr_anchors > 1)
 		return -EINVAL; /* register instead */
-	ret = clone_one(p->anchor_fd, fd, first, p->anchor_nr, ranges);
-	for (unsigned k = 0; !ret && k < p->nr_extra; k++) {
-		ret = clone_one(p->extra[k].fd, fd, first + p->extra[k].first,
-				p->extra[k].nr, true);
-		if (ret && ret != -EBADF && ret != -EOPNOTSUPP) {
+	for (unsigned k = 0; !ret && k < p->nr_anchors; k++) {
+		const struct rb_anchor *an = &p->anchors[k];
+
+		ret = clone_one(an->fd, fd, first + an->first, an->nr, ranges);
+		if (k && ret && ret != -EBADF && ret != -EOPNOTSUPP) {
 			/* empty what the earlier anchors put there */
-			update_range(fd, first, NULL, p->extra[k].first, &done);
+			update_range(fd, first, NULL, an->first, &done);
 			ret = -EINVAL;
 		}
 	}
@@ -348,7 +382,7 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 		return rb_err(-EINVAL, "regbuf_pool_attach: not a pool");
 	nr_reg = __atomic_load_n(&pool->nr_registered, __ATOMIC_ACQUIRE);
 
-	if (pool->anchor_fd < 0 || !nr_reg)
+	if (!pool->nr_anchors || !nr_reg)
 		return rb_err(
 			-EINVAL,
 			"the pool is not registered (io_uring errno %d); use it as plain memory",
@@ -360,7 +394,7 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 			      RB_MAX_REG_BUFFERS);
 	if (ring_fd < 0 || rb_fstat(ring_fd, &st))
 		return rb_err(-EBADF, "fd %d is not open", ring_fd);
-	if (ring_fd == pool->anchor_fd || is_anchor(&st))
+	if (is_anchor(&st))
 		return rb_err(-EINVAL, "fd %d is a regbuf pool's anchor ring",
 			      ring_fd);
 	a = calloc(1, sizeof(*a));
@@ -509,80 +543,60 @@ void rb_registry_teardown(struct regbuf_pool *p)
 	p->att = NULL;
 	p->nr_attached = 0;
 	pthread_mutex_unlock(&p->lock);
-	for (unsigned k = 0; k < p->nr_extra; k++) {
-		rb_uring_register(p->extra[k].fd, RB_UNREGISTER_BUFFERS, NULL,
-				  0);
-		anchor_remove(p->extra[k].fd);
-		rb_close(p->extra[k].fd);
-	}
-	p->nr_extra = 0;
-	if (p->anchor_fd >= 0) {
-		/* Unregister explicitly: closing a ring tears it down
-		 * asynchronously, and VmPin should drop now. */
-		rb_uring_register(p->anchor_fd, RB_UNREGISTER_BUFFERS, NULL, 0);
-		anchor_remove(p->anchor_fd);
-		rb_close(p->anchor_fd);
-		p->anchor_fd = -1;
+	for (unsigned k = p->nr_anchors; k-- > 0;)
+		anchor_close(p->anchors[k].fd);
+	if (p->nr_anchors)
 		__atomic_sub_fetch(&rb_process_charge, p->charge,
 				   __ATOMIC_RELAXED);
-	}
+	p->nr_anchors = 0;
+}
+
+/* Give slots [first, first + nr) of new anchor fd to the ring of
+ * attachment a (a closed ring gets nothing): all or nothing. */
+static int give_slots(struct regbuf_pool *p, const struct rb_attachment *a,
+		      int fd, unsigned first, unsigned nr)
+{
+	unsigned done = 0;
+	int ret;
+
+	if (!att_alive(a))
+		return 0;
+	if (a->method == REGBUF_ATTACH_CLONE_RANGE)
+		ret = clone_one(fd, a->fd, a->first + first, nr, true);
+	else
+		ret = update_range(a->fd, a->first + first, p->iov + first, nr,
+				   &done);
+	if (!ret)
+		return 0;
+	if (done)
+		update_range(a->fd, a->first + first, NULL, done, &done);
+	return rb_err(
+		ret == -EINVAL ? -ENOSPC : ret,
+		"ring fd %d cannot take slots %u..%u (its table cannot grow on this kernel, or they are taken): %s",
+		a->fd, a->first + first, a->first + first + nr - 1,
+		strerror(-ret));
 }
 
 int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 {
-	uint64_t limit = rb_memlock_limit(), charge = 0, used;
-	struct rb_io_uring_params params;
 	struct rb_attachment *a, *undo;
-	char s1[32], s2[32];
 	unsigned done;
 	int fd, ret;
 
-	if (p->nr_extra == RB_MAX_CHUNKS)
+	if (p->nr_anchors == RB_ARRAY_SIZE(p->anchors))
 		return rb_err(-ENOSPC, "the pool has grown %d times already",
 			      RB_MAX_CHUNKS);
-	for (unsigned i = first; i < first + nr; i++)
-		charge += p->slots[i].charge;
-	used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
-	if (limit != UINT64_MAX && !rb_cap_ipc_lock() &&
-	    used + charge + RB_ANCHOR_CHARGE > limit)
-		return rb_err(
-			-ENOMEM,
-			"growing charges %s more to RLIMIT_MEMLOCK, which is %s",
-			rb_fmt_size(charge, s1, sizeof(s1)),
-			rb_fmt_size(limit, s2, sizeof(s2)));
-	memset(&params, 0, sizeof(params));
-	fd = rb_uring_setup(1, &params);
+	ret = memlock_budget(p, first, &nr);
+	if (ret)
+		return ret;
+	fd = anchor_open(p, first, nr);
 	if (fd < 0)
-		return rb_err(fd, "cannot create an anchor ring: %s",
-			      strerror(-fd));
-	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, p->iov + first, nr);
-	if (!ret)
-		ret = anchor_add(fd);
-	if (ret) {
-		rb_close(fd);
-		return rb_err(ret, "registering the new chunk failed: %s",
-			      strerror(-ret));
-	}
+		return fd;
 	pthread_mutex_lock(&p->lock);
 	for (a = p->att; a; a = a->next) {
-		if (!att_alive(a))
-			continue; /* closed: nothing to give */
-		if (a->method == REGBUF_ATTACH_CLONE_RANGE)
-			ret = clone_one(fd, a->fd, a->first + first, nr, true);
-		else
-			ret = update_range(a->fd, a->first + first,
-					   p->iov + first, nr, &done);
-		if (ret) {
-			if (a->method != REGBUF_ATTACH_CLONE_RANGE && done)
-				update_range(a->fd, a->first + first, NULL,
-					     done, &done);
-			ret = rb_err(
-				ret == -EINVAL ? -ENOSPC : ret,
-				"ring fd %d cannot take slots %u..%u (its table cannot grow on this kernel, or they are taken): %s",
-				a->fd, a->first + first,
-				a->first + first + nr - 1, strerror(-ret));
+		ret = give_slots(p, a, fd, first, nr);
+		if (ret)
 			break;
-		}
 	}
 	if (ret) {
 		/* Take the slots back from the rings that got them. */
@@ -591,25 +605,12 @@ int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 				update_range(undo->fd, undo->first + first,
 					     NULL, nr, &done);
 		pthread_mutex_unlock(&p->lock);
-		rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
-		anchor_remove(fd);
-		rb_close(fd);
+		anchor_close(fd);
 		return ret;
 	}
 	for (a = p->att; a; a = a->next)
 		a->nr += nr;
-	p->extra[p->nr_extra++] = (struct rb_anchor){fd, first, nr};
-	for (unsigned i = first; i < first + nr; i++) {
-		p->slots[i].registered = true;
-		p->registered_bytes += p->slots[i].len;
-		p->bvecs += p->slots[i].bvecs;
-	}
-	if (!rb_pin_charged())
-		charge = 0;
-	p->charge += charge;
-	__atomic_store_n(&p->nr_registered, p->nr_registered + nr,
-			 __ATOMIC_RELEASE);
+	anchor_record(p, fd, first, nr);
 	pthread_mutex_unlock(&p->lock);
-	__atomic_add_fetch(&rb_process_charge, charge, __ATOMIC_RELAXED);
 	return 0;
 }
