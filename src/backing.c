@@ -148,243 +148,260 @@ static uint64_t hugetlb_free(const struct regbuf_pool *p,
 	return rb_free_hugepages(lv->page_size, p->numa_node, &free) ? 0 : free;
 }
 
-static int obtain_shared(struct regbuf_pool *p,
-			 const struct regbuf_pool_opts *o, unsigned start)
+/*
+ * The fallback walk, the one way every pool gets memory: from level start
+ * (the backing asked for, or AUTO's best) down to 4 KiB pages, each level
+ * that can give something now gives it through take(), until want bytes
+ * are had. A level that cannot (hugepages short, THP disabled, take()
+ * failing) is noted and passed; STRICT stops at the first. With partial, a
+ * hugetlb level gives what its free pages hold (1G pages only where they
+ * are filled, unless asked for; 2M pages round the tail up) and the next
+ * level gives the rest; without, a level gives all or nothing.
+ */
+struct walk {
+	unsigned start;
+	bool strict, partial, asked;
+	bool check_thp; /* skip THP where it is disabled (not for memfds) */
+	uint64_t want;	/* bytes still wanted */
+	/* lv's len bytes: 0 taken, -errno failed (noted by the walk) */
+	int (*take)(struct regbuf_pool *p, const struct level *lv, uint64_t len,
+		    struct walk *w);
+	int fd;		  /* shared: the memfd taken */
+	uint64_t off;	  /* private: where the next chunk goes */
+	uint64_t room;	  /* extend: the end of the reservation */
+	const char *what; /* "" or "grow: " before notes */
+	char strict_why[300];
+};
+
+/* What lv can give toward w->want now (0: nothing, the note says why). */
+static uint64_t level_grant(struct regbuf_pool *p, const struct level *lv,
+			    struct walk *w, bool asked)
 {
-	bool strict = o->flags & REGBUF_POOL_STRICT;
-	char sz[32];
-	int ret = 0;
+	char why[160];
 
-	for (unsigned i = start; i < RB_ARRAY_SIZE(levels); i++) {
-		const struct level *lv = &levels[i];
-		uint64_t len = rb_align_up(o->size, lv->page_size), free = 0;
-		int fd;
+	if (is_hugetlb(lv->backing)) {
+		uint64_t free = hugetlb_free(p, lv), n;
 
-		if (is_hugetlb(lv->backing)) {
-			free = hugetlb_free(p, lv);
-			if (free * lv->page_size < len) {
-				rb_note(p->notes, sizeof(p->notes),
-					"%s: %llu free pages, %llu needed",
-					regbuf_backing_name(lv->backing),
-					(unsigned long long)free,
-					(unsigned long long)(len /
-							     lv->page_size));
-				ret = -ENOMEM;
-				if (strict)
-					break;
-				continue;
-			}
-		}
-		fd = rb_memfd("regbuf", RB_MFD_CLOEXEC | RB_MFD_ALLOW_SEALING |
-						lv->mfd_flags);
-		if (fd < 0) {
+		if (!w->partial || asked ||
+		    lv->backing == REGBUF_BACKING_HUGE_2M)
+			n = (w->want + lv->page_size - 1) / lv->page_size;
+		else
+			n = w->want / lv->page_size;
+		if (n > free) {
 			rb_note(p->notes, sizeof(p->notes),
-				"%s: memfd_create: %s",
+				"%s%s: %llu pages wanted, %llu free", w->what,
 				regbuf_backing_name(lv->backing),
-				strerror(-fd));
-			ret = fd;
-			if (strict)
-				break;
-			continue;
+				(unsigned long long)n,
+				(unsigned long long)free);
+			snprintf(
+				w->strict_why, sizeof(w->strict_why),
+				"%llu hugepages, %llu free: reserve more in /sys/kernel/mm/hugepages/hugepages-%llukB/nr_hugepages",
+				(unsigned long long)n, (unsigned long long)free,
+				(unsigned long long)(lv->page_size >> 10));
+			n = w->partial && !w->strict ? free : 0;
 		}
-		ret = rb_ftruncate(fd, (off_t)len);
-		if (!ret)
-			ret = rb_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW);
-		if (!ret)
-			ret = reserve(p, len, lv->page_size);
-		if (!ret) {
-			ret = map_chunk(p, lv, 0, len, fd);
-			if (ret) {
-				rb_munmap(p->res_base, p->res_len);
-				p->res_base = NULL;
-			}
-		}
-		if (ret) {
-			rb_note(p->notes, sizeof(p->notes), "%s: %s",
-				regbuf_backing_name(lv->backing),
-				strerror(-ret));
-			rb_close(fd);
-			if (strict)
-				break;
-			continue;
-		}
-		p->memfd = fd;
-		p->size = len;
-		if (len != o->size)
-			rb_note(p->notes, sizeof(p->notes),
-				"size rounded up to %s",
-				rb_fmt_size(len, sz, sizeof(sz)));
+		return n * lv->page_size;
+	}
+	if (lv->backing == REGBUF_BACKING_THP && w->check_thp &&
+	    !thp_usable(why, sizeof(why))) {
+		rb_note(p->notes, sizeof(p->notes), "%sthp: %s", w->what, why);
+		snprintf(w->strict_why, sizeof(w->strict_why), "%s", why);
 		return 0;
 	}
-	return rb_err(ret ? ret : -ENOMEM,
-		      "no shared backing could hold %s: %s",
-		      rb_fmt_size(o->size, sz, sizeof(sz)), p->notes);
+	return rb_align_up(w->want, lv->page_size);
+}
+
+/* 0 when the walk got all it wanted, else the last level's error. */
+static int walk_levels(struct regbuf_pool *p, struct walk *w)
+{
+	int ret = -ENOMEM;
+
+	for (unsigned i = w->start; i < RB_ARRAY_SIZE(levels) && w->want; i++) {
+		const struct level *lv = &levels[i];
+		bool asked = w->asked && i == w->start;
+		uint64_t len;
+
+		if (w->strict && i != w->start)
+			break;
+		if (p->nr_chunks == RB_MAX_CHUNKS)
+			break;
+		w->strict_why[0] = '\0';
+		len = level_grant(p, lv, w, asked);
+		if (!len) {
+			ret = -ENOMEM;
+			continue;
+		}
+		ret = w->take(p, lv, len, w);
+		if (ret) {
+			rb_note(p->notes, sizeof(p->notes), "%s%s: %s", w->what,
+				regbuf_backing_name(lv->backing),
+				strerror(-ret));
+			/* 4 KiB pages failing is the end of the road */
+			if (lv->backing == REGBUF_BACKING_PAGES)
+				return ret;
+			continue;
+		}
+		w->want = len >= w->want ? 0 : w->want - len;
+	}
+	return w->want ? ret : 0;
+}
+
+/* shared: a sealed memfd of len bytes, mapped whole */
+static int take_shared(struct regbuf_pool *p, const struct level *lv,
+		       uint64_t len, struct walk *w)
+{
+	int ret, fd = rb_memfd("regbuf", RB_MFD_CLOEXEC | RB_MFD_ALLOW_SEALING |
+						 lv->mfd_flags);
+
+	if (fd < 0)
+		return fd;
+	ret = rb_ftruncate(fd, (off_t)len);
+	if (!ret)
+		ret = rb_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW);
+	if (!ret)
+		ret = reserve(p, len, lv->page_size);
+	if (!ret) {
+		ret = map_chunk(p, lv, 0, len, fd);
+		if (ret) {
+			rb_munmap(p->res_base, p->res_len);
+			p->res_base = NULL;
+		}
+	}
+	if (ret) {
+		rb_close(fd);
+		return ret;
+	}
+	w->fd = fd;
+	return 0;
+}
+
+/* private: one more chunk after the last */
+static int take_private(struct regbuf_pool *p, const struct level *lv,
+			uint64_t len, struct walk *w)
+{
+	int ret = map_chunk(p, lv, w->off, len, -1);
+
+	if (!ret)
+		w->off += len;
+	return ret;
+}
+
+/* growth: one chunk at the end, within the reservation and max_size */
+static int take_grow(struct regbuf_pool *p, const struct level *lv,
+		     uint64_t len, struct walk *w)
+{
+	int ret;
+
+	if (p->size + len > w->room || p->size + len > p->max_size)
+		return -ENOSPC;
+	ret = map_chunk(p, lv, p->size, len, -1);
+	if (!ret)
+		__atomic_store_n(&p->size, p->size + len, __ATOMIC_RELEASE);
+	return ret;
+}
+
+static unsigned level_index(int backing)
+{
+	unsigned i = 0;
+
+	while (i + 1 < RB_ARRAY_SIZE(levels) && levels[i].backing != backing)
+		i++;
+	return i;
 }
 
 int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 {
-	bool strict = o->flags & REGBUF_POOL_STRICT;
 	bool automatic = o->backing == REGBUF_BACKING_AUTO;
-	unsigned start = 0;
-	uint64_t remaining = o->size, off = 0;
-	char why[160], a[32], b[32];
+	struct walk w = {.start = automatic ? 0 : level_index(o->backing),
+			 .strict = o->flags & REGBUF_POOL_STRICT,
+			 .asked = !automatic,
+			 .want = o->size,
+			 .what = ""};
+	char a[32], b[32];
 	int ret;
 
-	while (!automatic && levels[start].backing != o->backing)
-		start++;
-	if (o->flags & REGBUF_POOL_SHARED)
-		return obtain_shared(p, o, start);
-
-	/* A GROWABLE pool reserves room to grow into up front. */
-	ret = reserve(p,
-		      rb_align_up(p->max_size > o->size ? p->max_size : o->size,
-				  RB_GIB),
-		      RB_GIB);
-	if (ret)
-		return ret;
-	for (unsigned i = start; i < RB_ARRAY_SIZE(levels) && remaining; i++) {
-		const struct level *lv = &levels[i];
-		bool asked = !automatic && i == start;
-		uint64_t len;
-
-		if (strict && i != start)
-			break;
-		if (p->nr_chunks == RB_MAX_CHUNKS)
-			break;
-		if (is_hugetlb(lv->backing)) {
-			uint64_t free = 0, n;
-
-			free = hugetlb_free(p, lv);
-			/* 1G pages only where they are filled, unless asked
-			 * for; 2M pages round the tail up. */
-			if (asked || lv->backing == REGBUF_BACKING_HUGE_2M)
-				n = (remaining + lv->page_size - 1) /
-				    lv->page_size;
-			else
-				n = remaining / lv->page_size;
-			if (n > free) {
-				rb_note(p->notes, sizeof(p->notes),
-					"%s: %llu pages wanted, %llu free",
-					regbuf_backing_name(lv->backing),
-					(unsigned long long)n,
-					(unsigned long long)free);
-				if (strict) {
-					ret = rb_err(
-						-ENOMEM,
-						"STRICT %s pool of %s needs %llu hugepages, %llu free: reserve more in /sys/kernel/mm/hugepages/hugepages-%llukB/nr_hugepages",
-						regbuf_backing_name(
-							lv->backing),
-						rb_fmt_size(o->size, a,
-							    sizeof(a)),
-						(unsigned long long)n,
-						(unsigned long long)free,
-						(unsigned long long)(lv->page_size >>
-								     10));
-					goto fail;
-				}
-				n = free;
-			}
-			if (!n)
-				continue;
-			len = n * lv->page_size;
-		} else {
-			if (lv->backing == REGBUF_BACKING_THP &&
-			    !thp_usable(why, sizeof(why))) {
-				rb_note(p->notes, sizeof(p->notes), "thp: %s",
-					why);
-				if (strict) {
-					ret = rb_err(-ENOMEM, "STRICT thp: %s",
-						     why);
-					goto fail;
-				}
-				continue;
-			}
-			len = rb_align_up(remaining, lv->page_size);
-		}
-		ret = map_chunk(p, lv, off, len, -1);
+	if (o->flags & REGBUF_POOL_SHARED) {
+		w.take = take_shared;
+		ret = walk_levels(p, &w);
+		if (ret)
+			return rb_err(
+				ret, "no shared backing could hold %s: %s",
+				rb_fmt_size(o->size, a, sizeof(a)), p->notes);
+		p->memfd = w.fd;
+		p->size = p->chunks[0].len;
+	} else {
+		/* A GROWABLE pool reserves room to grow into up front. */
+		ret = reserve(p,
+			      rb_align_up(p->max_size > o->size ? p->max_size
+								: o->size,
+					  RB_GIB),
+			      RB_GIB);
+		if (ret)
+			return ret;
+		w.take = take_private;
+		w.partial = true;
+		w.check_thp = true;
+		ret = walk_levels(p, &w);
 		if (ret) {
-			rb_note(p->notes, sizeof(p->notes), "%s: mmap: %s",
-				regbuf_backing_name(lv->backing),
-				strerror(-ret));
-			if (strict || lv->backing == REGBUF_BACKING_PAGES) {
-				ret = rb_err(ret,
-					     "cannot map %s of %s memory: %s",
-					     rb_fmt_size(len, a, sizeof(a)),
-					     regbuf_backing_name(lv->backing),
-					     strerror(-ret));
-				goto fail;
-			}
-			continue;
+			const char *name =
+				regbuf_backing_name(levels[w.start].backing);
+
+			if (w.strict && w.strict_why[0] &&
+			    is_hugetlb(levels[w.start].backing))
+				ret = rb_err(-ENOMEM,
+					     "STRICT %s pool of %s needs %s",
+					     name,
+					     rb_fmt_size(o->size, a, sizeof(a)),
+					     w.strict_why);
+			else if (w.strict && w.strict_why[0])
+				ret = rb_err(-ENOMEM, "STRICT %s: %s", name,
+					     w.strict_why);
+			else
+				ret = rb_err(
+					ret,
+					"could not obtain %s for the pool: %s",
+					rb_fmt_size(w.want, a, sizeof(a)),
+					p->notes);
+			rb_backing_release(p);
+			return ret;
 		}
-		off += len;
-		remaining = len >= remaining ? 0 : remaining - len;
+		p->size = w.off;
 	}
-	if (remaining) {
-		ret = rb_err(-ENOMEM, "could not obtain %s for the pool",
-			     rb_fmt_size(remaining, a, sizeof(a)));
-		goto fail;
-	}
-	p->size = off;
-	if (off != o->size)
+	if (p->size != o->size)
 		rb_note(p->notes, sizeof(p->notes),
 			"size rounded up from %s to %s",
 			rb_fmt_size(o->size, a, sizeof(a)),
-			rb_fmt_size(off, b, sizeof(b)));
+			rb_fmt_size(p->size, b, sizeof(b)));
 	return 0;
-fail:
-	rb_backing_release(p);
-	return ret;
 }
 
 int rb_backing_extend(struct regbuf_pool *p, uint64_t len)
 {
-	uint64_t room = p->res_base ? (uint64_t)((uint8_t *)p->res_base +
-						 p->res_len - p->base)
-				    : 0;
-	unsigned start = 0;
-	char why[160], a[32];
-	int ret = -ENOMEM;
+	/* Start at the backing the pool began with. */
+	struct walk w = {.start = level_index(p->chunks[0].backing),
+			 .strict = p->flags & REGBUF_POOL_STRICT,
+			 .want = len,
+			 .take = take_grow,
+			 .check_thp = true,
+			 .room = p->res_base
+					 ? (uint64_t)((uint8_t *)p->res_base +
+						      p->res_len - p->base)
+					 : 0,
+			 .what = "grow: "};
+	char a[32];
+	int ret;
 
 	if (p->nr_chunks == RB_MAX_CHUNKS)
 		return rb_err(-ENOSPC, "the pool has its %d chunks already",
 			      RB_MAX_CHUNKS);
-	/* Start at the backing the pool began with. */
-	while (start + 1 < RB_ARRAY_SIZE(levels) &&
-	       levels[start].backing != p->chunks[0].backing)
-		start++;
-	for (unsigned i = start; i < RB_ARRAY_SIZE(levels); i++) {
-		const struct level *lv = &levels[i];
-		uint64_t l = rb_align_up(len, lv->page_size);
-
-		if ((p->flags & REGBUF_POOL_STRICT) && i != start)
-			break;
-		if (p->size + l > room || p->size + l > p->max_size) {
-			if (lv->backing == REGBUF_BACKING_PAGES)
-				return rb_err(
-					-ENOSPC,
-					"growing by %s would pass max_size",
-					rb_fmt_size(l, a, sizeof(a)));
-			continue;
-		}
-		if (is_hugetlb(lv->backing) &&
-		    hugetlb_free(p, lv) * lv->page_size < l) {
-			rb_note(p->notes, sizeof(p->notes),
-				"grow: not enough free %s pages",
-				regbuf_backing_name(lv->backing));
-			continue;
-		}
-		if (lv->backing == REGBUF_BACKING_THP &&
-		    !thp_usable(why, sizeof(why)))
-			continue;
-		ret = map_chunk(p, lv, p->size, l, -1);
-		if (!ret) {
-			__atomic_store_n(&p->size, p->size + l,
-					 __ATOMIC_RELEASE);
-			return 0;
-		}
-	}
-	return rb_err(ret, "cannot map %s more for the pool: %s",
-		      rb_fmt_size(len, a, sizeof(a)), strerror(-ret));
+	ret = walk_levels(p, &w);
+	if (ret == -ENOSPC)
+		return rb_err(-ENOSPC, "growing by %s would pass max_size",
+			      rb_fmt_size(len, a, sizeof(a)));
+	if (ret)
+		return rb_err(ret, "cannot map %s more for the pool: %s",
+			      rb_fmt_size(len, a, sizeof(a)), strerror(-ret));
+	return 0;
 }
 
 void rb_backing_drop_last(struct regbuf_pool *p)
