@@ -280,6 +280,93 @@ static int scan_vma(int fd, const struct vma *v, uint64_t s, uint64_t e,
 	return 0;
 }
 
+/* The folio a kpageflags walk is in: its head's virtual address, its
+ * pages so far (consecutive frames, checked as it is walked), its kind. */
+struct kpf_folio {
+	uint64_t start, pages, last_pfn;
+	uint32_t kind;
+};
+
+/* Emit the folio being walked (from s on) as one physically contiguous
+ * run, and start afresh. */
+static int kpf_flush(struct kpf_folio *f, const struct vma *v, uint64_t s,
+		     uint32_t fl, struct runs *rs)
+{
+	uint64_t size = f->pages * 4096, lo = f->start < s ? s : f->start;
+	uint64_t pfn0 = f->last_pfn - (f->pages - 1) + (lo - f->start) / 4096;
+
+	if (!f->pages)
+		return 0;
+	f->pages = 0;
+	return add_run_pfn(rs, lo, f->start + size - lo, f->kind,
+			   fl | REGBUF_RUN_PHYS_CONTIG,
+			   f->kind == REGBUF_RUN_HUGETLB ? v->kpage : size,
+			   pfn0);
+}
+
+/* pagemap entries of n pages from pos, and the kpageflags of their
+ * frames (0 where not present or unreadable): one kpageflags read per run
+ * of consecutive frames. */
+static int kpf_read(int pm, int kpf, uint64_t pos, uint64_t n, uint64_t *ent,
+		    uint64_t *flags)
+{
+	ssize_t got = rb_pread(pm, ent, n * 8, (off_t)(pos / 4096 * 8));
+
+	if (got < (ssize_t)(n * 8))
+		return got < 0 ? (int)got : -EIO;
+	for (uint64_t i = 0; i < n;) {
+		uint64_t pfn = ent[i] & ((1ULL << 55) - 1), j = i + 1;
+
+		if (!(ent[i] >> 63) || !pfn) {
+			flags[i++] = 0;
+			continue;
+		}
+		while (j < n && (ent[j] >> 63) &&
+		       (ent[j] & ((1ULL << 55) - 1)) == pfn + (j - i))
+			j++;
+		if (rb_pread(kpf, &flags[i], (j - i) * 8, (off_t)(pfn * 8)) !=
+		    (ssize_t)((j - i) * 8))
+			memset(&flags[i], 0, (j - i) * 8);
+		i = j;
+	}
+	return 0;
+}
+
+/* One page at pos of the walk: it extends the folio being walked, starts a
+ * new one, or is a 4 KiB page or a hole of its own. */
+static int kpf_page(struct kpf_folio *f, const struct vma *v, uint64_t s,
+		    uint32_t fl, uint64_t pos, uint64_t ent, uint64_t kf,
+		    struct runs *rs)
+{
+	bool present = ent >> 63;
+	uint64_t pfn = ent & ((1ULL << 55) - 1);
+	bool head = kf & (1ULL << RB_KPF_COMPOUND_HEAD);
+	bool tail = kf & (1ULL << RB_KPF_COMPOUND_TAIL);
+	int ret;
+
+	if (present && !pfn)
+		return -EPERM; /* PFNs hidden: no privilege */
+	if (tail && f->pages && pfn == f->last_pfn + 1) {
+		f->pages++;
+		f->last_pfn = pfn;
+		return 0;
+	}
+	ret = kpf_flush(f, v, s, fl, rs);
+	if (ret || pos < s)
+		return ret; /* before the range: not a head */
+	if (!present)
+		return add_run(rs, pos, 4096, REGBUF_RUN_ABSENT, fl, 0);
+	if (head || tail) {
+		*f = (struct kpf_folio){pos, 1, pfn,
+					(kf & (1ULL << RB_KPF_HUGE))
+						? REGBUF_RUN_HUGETLB
+						: REGBUF_RUN_THP};
+		return 0;
+	}
+	return add_run_pfn(rs, pos, 4096, REGBUF_RUN_4K,
+			   fl | REGBUF_RUN_PHYS_CONTIG, 4096, pfn);
+}
+
 /* Exact folios from pagemap + kpageflags (needs CAP_SYS_ADMIN). */
 static int kpf_vma(int pm, int kpf, const struct vma *v, uint64_t s, uint64_t e,
 		   struct runs *rs)
@@ -287,30 +374,9 @@ static int kpf_vma(int pm, int kpf, const struct vma *v, uint64_t s, uint64_t e,
 	enum { BATCH = 512 };
 	uint64_t ent[BATCH], flags[BATCH];
 	uint32_t fl = vma_flags(v);
+	struct kpf_folio f = {0};
 	uint64_t pos = s;
-	/* Folio being walked: its head virtual address and size so far. */
-	uint64_t f_start = 0, f_pages = 0, f_prev_pfn = 0;
-	uint32_t f_kind = 0;
 	int ret = 0;
-
-	/* A folio's pages are consecutive frames (checked as it is walked). */
-#define FLUSH_FOLIO()                                                         \
-	do {                                                                  \
-		if (f_pages) {                                                \
-			uint64_t fs = f_pages * 4096;                         \
-			uint64_t lo = f_start < s ? s : f_start;              \
-			uint64_t pfn0 = f_prev_pfn - (f_pages - 1) +          \
-					(lo - f_start) / 4096;                \
-			ret = add_run_pfn(                                    \
-				rs, lo, f_start + fs - lo, f_kind,            \
-				fl | REGBUF_RUN_PHYS_CONTIG,                  \
-				f_kind == REGBUF_RUN_HUGETLB ? v->kpage : fs, \
-				pfn0);                                        \
-			f_pages = 0;                                          \
-			if (ret)                                              \
-				return ret;                                   \
-		}                                                             \
-	} while (0)
 
 	/* Start at the folio head if s is inside a THP (at most 2 MiB back). */
 	if (!v->hugetlb) {
@@ -318,82 +384,24 @@ static int kpf_vma(int pm, int kpf, const struct vma *v, uint64_t s, uint64_t e,
 
 		pos = back < v->start ? s : back;
 	}
-	while (pos < e) {
-		uint64_t n = (e - pos) / 4096;
-		ssize_t got;
+	while (!ret && pos < e) {
+		uint64_t n =
+			(e - pos) / 4096 < BATCH ? (e - pos) / 4096 : BATCH;
 
-		if (n > BATCH)
-			n = BATCH;
-		got = rb_pread(pm, ent, n * 8, (off_t)(pos / 4096 * 8));
-		if (got < (ssize_t)(n * 8))
-			return got < 0 ? (int)got : -EIO;
-		/* One kpageflags read per run of consecutive PFNs. */
-		for (uint64_t i = 0; i < n;) {
-			uint64_t pfn = ent[i] & ((1ULL << 55) - 1), j = i + 1;
-
-			if (!(ent[i] >> 63) || !pfn) {
-				flags[i++] = 0;
-				continue;
-			}
-			while (j < n && (ent[j] >> 63) &&
-			       (ent[j] & ((1ULL << 55) - 1)) == pfn + (j - i))
-				j++;
-			if (rb_pread(kpf, &flags[i], (j - i) * 8,
-				     (off_t)(pfn * 8)) !=
-			    (ssize_t)((j - i) * 8))
-				memset(&flags[i], 0, (j - i) * 8);
-			i = j;
-		}
-		for (uint64_t i = 0; i < n; i++, pos += 4096) {
-			bool present = ent[i] >> 63;
-			uint64_t pfn = ent[i] & ((1ULL << 55) - 1);
-			uint64_t kf = flags[i];
-			bool head = kf & (1ULL << RB_KPF_COMPOUND_HEAD);
-			bool tail = kf & (1ULL << RB_KPF_COMPOUND_TAIL);
-
-			if (present && !pfn)
-				return -EPERM; /* PFNs hidden: no privilege */
-			if (tail && f_pages && pfn == f_prev_pfn + 1) {
-				f_pages++;
-				f_prev_pfn = pfn;
-				continue;
-			}
-			FLUSH_FOLIO();
-			if (pos < s)
-				continue; /* before the range, not a head */
-			if (!present) {
-				ret = add_run(rs, pos, 4096, REGBUF_RUN_ABSENT,
-					      fl, 0);
-				if (ret)
-					return ret;
-				continue;
-			}
-			if (head || tail) {
-				f_start = pos;
-				f_pages = 1;
-				f_prev_pfn = pfn;
-				f_kind = (kf & (1ULL << RB_KPF_HUGE))
-						 ? REGBUF_RUN_HUGETLB
-						 : REGBUF_RUN_THP;
-				continue;
-			}
-			ret = add_run_pfn(rs, pos, 4096, REGBUF_RUN_4K,
-					  fl | REGBUF_RUN_PHYS_CONTIG, 4096,
-					  pfn);
-			if (ret)
-				return ret;
-		}
+		ret = kpf_read(pm, kpf, pos, n, ent, flags);
+		for (uint64_t i = 0; !ret && i < n; i++, pos += 4096)
+			ret = kpf_page(&f, v, s, fl, pos, ent[i], flags[i], rs);
 	}
-	FLUSH_FOLIO();
-#undef FLUSH_FOLIO
+	if (!ret)
+		ret = kpf_flush(&f, v, s, fl, rs);
 	/* Trim a folio that runs past e. */
-	if (rs->nr) {
+	if (!ret && rs->nr) {
 		struct regbuf_run *l = &rs->r[rs->nr - 1];
 
 		if (l->start + l->len > e)
 			l->len = e - l->start;
 	}
-	return 0;
+	return ret;
 }
 
 static void smaps_vma(const struct vma *v, uint64_t s, uint64_t e,

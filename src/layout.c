@@ -13,8 +13,90 @@
 #include "internal.h"
 #include "uapi.h"
 
-/* Slots of a pool: per chunk, one run of its backing, or for populated THP
- * chunks the runs the folio map finds (huge and 4 KiB parts split). */
+/* The one run a chunk is by its backing (4 KiB pages: folios of 4 KiB). */
+static struct regbuf_run chunk_run(const struct regbuf_pool *p,
+				   const struct rb_chunk *ch)
+{
+	struct regbuf_run run = {
+		.start = (uint64_t)(uintptr_t)(p->base + ch->offset),
+		.len = ch->len,
+		.folio_size = ch->page_size,
+		.kind = REGBUF_RUN_4K,
+	};
+
+	if (ch->backing == REGBUF_BACKING_HUGE_1G ||
+	    ch->backing == REGBUF_BACKING_HUGE_2M)
+		run.kind = REGBUF_RUN_HUGETLB;
+	else if (ch->backing == REGBUF_BACKING_THP)
+		run.kind = REGBUF_RUN_THP;
+	else
+		run.folio_size = 4096;
+	return run;
+}
+
+/*
+ * The folio map a chunk is planned from: caller memory's own map (only it
+ * can tell), a populated THP chunk's map (huge and 4 KiB parts, absent
+ * parts counted as the 4 KiB pages they will be), else *syn, the chunk's
+ * one run. *m is to be destroyed when it is not syn.
+ */
+static int chunk_map(const struct rb_chunk *ch, struct regbuf_map *syn,
+		     struct regbuf_map **m)
+{
+	const struct regbuf_run *r = syn->runs;
+	int ret;
+
+	*m = syn;
+	if (ch->backing == REGBUF_BACKING_CALLER) {
+		ret = rb_map_create(0, r->start, r->len, false, m);
+		if (!ret)
+			return 0;
+		*m = syn;
+		/* keep the map's own reason when it gave one */
+		return regbuf_last_error()[0]
+			       ? ret
+			       : rb_err(ret,
+					"reading the folio map of the memory failed: %s",
+					strerror(-ret));
+	}
+	if (ch->backing == REGBUF_BACKING_THP && ch->populated &&
+	    !rb_map_create(0, r->start, r->len, false, m)) {
+		for (unsigned i = 0; i < (*m)->nr_runs; i++)
+			if ((*m)->runs[i].kind == REGBUF_RUN_ABSENT) {
+				(*m)->runs[i].kind = REGBUF_RUN_4K;
+				(*m)->runs[i].folio_size = 4096;
+			}
+	} else {
+		*m = syn;
+	}
+	return 0;
+}
+
+/* Append map m's plan to *ps (n of cap used), offsets from the pool base. */
+static int append_plan(const struct regbuf_pool *p, const struct regbuf_map *m,
+		       struct regbuf_plan_slot **ps, unsigned *n, unsigned *cap)
+{
+	int k = regbuf_plan(m, p->max_slot, NULL, 0);
+
+	if (k >= 0 && *n + (unsigned)k > *cap) {
+		struct regbuf_plan_slot *np =
+			realloc(*ps, (*n + (unsigned)k) * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		*ps = np;
+		*cap = *n + (unsigned)k;
+	}
+	if (k >= 0)
+		k = regbuf_plan(m, p->max_slot, *ps + *n, (unsigned)k);
+	for (int i = 0; i < k; i++)
+		(*ps)[*n + (unsigned)i].offset +=
+			m->addr - (uint64_t)(uintptr_t)p->base;
+	if (k > 0)
+		*n += (unsigned)k;
+	return k < 0 ? k : 0;
+}
+
 /* Plan chunks [first_chunk, nr_chunks) of the pool: *out (malloc'd), *nout. */
 static int plan_chunks(struct regbuf_pool *p, unsigned first_chunk,
 		       struct regbuf_plan_slot **out, unsigned *nout)
@@ -24,75 +106,16 @@ static int plan_chunks(struct regbuf_pool *p, unsigned first_chunk,
 	int ret = 0;
 
 	for (unsigned c = first_chunk; c < p->nr_chunks && !ret; c++) {
-		const struct rb_chunk *ch = &p->chunks[c];
-		struct regbuf_map syn = {0}, *m = &syn;
-		struct regbuf_run run = {0};
-		int k;
+		struct regbuf_run run = chunk_run(p, &p->chunks[c]);
+		struct regbuf_map syn = {.addr = run.start,
+					 .len = run.len,
+					 .nr_runs = 1,
+					 .runs = &run},
+				  *m;
 
-		run.start = (uint64_t)(uintptr_t)(p->base + ch->offset);
-		run.len = ch->len;
-		run.folio_size = ch->page_size;
-		switch (ch->backing) {
-		case REGBUF_BACKING_HUGE_1G:
-		case REGBUF_BACKING_HUGE_2M:
-			run.kind = REGBUF_RUN_HUGETLB;
-			break;
-		case REGBUF_BACKING_THP:
-			run.kind = REGBUF_RUN_THP;
-			break;
-		default:
-			run.kind = REGBUF_RUN_4K;
-			run.folio_size = 4096;
-		}
-		syn.addr = run.start;
-		syn.len = run.len;
-		syn.nr_runs = 1;
-		syn.runs = &run;
-		if (ch->backing == REGBUF_BACKING_CALLER) {
-			/* Caller memory: only its map can tell. */
-			k = rb_map_create(0, run.start, run.len, false, &m);
-			if (k) {
-				/* keep the map's own reason when it gave one */
-				ret = regbuf_last_error()[0]
-					      ? k
-					      : rb_err(k,
-						       "reading the folio map of the memory failed: %s",
-						       strerror(-k));
-				break;
-			}
-		} else if (ch->backing == REGBUF_BACKING_THP && ch->populated &&
-			   rb_map_create(0, run.start, run.len, false, &m) ==
-				   0) {
-			/* Absent parts of a populated chunk are 4K to be. */
-			for (unsigned i = 0; i < m->nr_runs; i++)
-				if (m->runs[i].kind == REGBUF_RUN_ABSENT) {
-					m->runs[i].kind = REGBUF_RUN_4K;
-					m->runs[i].folio_size = 4096;
-				}
-		} else {
-			m = &syn;
-		}
-		k = regbuf_plan(m, p->max_slot, NULL, 0);
-		if (k >= 0 && n + (unsigned)k > cap) {
-			unsigned nc = n + (unsigned)k;
-			struct regbuf_plan_slot *np =
-				realloc(ps, nc * sizeof(*np));
-
-			if (!np)
-				k = -ENOMEM;
-			else
-				ps = np, cap = nc;
-		}
-		if (k >= 0)
-			k = regbuf_plan(m, p->max_slot, ps + n, (unsigned)k);
-		if (k < 0) {
-			ret = k;
-		} else {
-			for (int i = 0; i < k; i++)
-				ps[n + (unsigned)i].offset +=
-					m->addr - (uint64_t)(uintptr_t)p->base;
-			n += (unsigned)k;
-		}
+		ret = chunk_map(&p->chunks[c], &syn, &m);
+		if (!ret)
+			ret = append_plan(p, m, &ps, &n, &cap);
 		if (m != &syn)
 			regbuf_map_destroy(m);
 	}

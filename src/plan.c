@@ -70,28 +70,58 @@ struct heads {
 	unsigned nr, cap;
 };
 
-/* Before 7.2 a buffer's huge folio is charged unless this buffer or the
- * previous one (the kernel's last_hpage) already charged it: heads are
- * per buffer, last_head carries over. From 7.2 a huge folio is charged
- * once per ring: heads are kept for the whole call (the installed table
- * is still empty). */
-static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
-		       uint64_t *last_head, struct heads *h,
-		       struct regbuf_prediction *p)
-{
-	uint64_t lo = s & ~4095ULL, hi = rb_align_up(s + len, 4096);
-	uint64_t first_size = 0, nr_pages = (hi - lo) / 4096, nr_folios = 0;
-	bool same = true, absent = false, compound = false, entered_ok = true;
-	bool per_ring = rb_hpage_per_ring(), rescan = !rb_hpage_xarray();
-	uint64_t pos = lo;
+/* What a walk over one buffer's folios found. */
+struct shape {
+	uint64_t nr_pages, nr_folios, first_size;
+	bool same;	 /* every folio the size of the first */
+	bool entered_ok; /* no folio after the first entered part way */
+	bool absent, compound;
+};
 
-	memset(p, 0, sizeof(*p));
+/* Charge a huge folio at head of size bytes unless already charged: on
+ * 6.13 to 7.1 by this buffer or as the previous head of the call (the
+ * kernel's last_hpage); elsewhere once per ring (heads kept for the whole
+ * call, the installed table still empty). */
+static int charge_head(struct heads *h, uint64_t *last_head, bool per_ring,
+		       uint64_t head, uint64_t size, uint64_t *charge)
+{
+	bool seen = !per_ring && head == *last_head;
+
+	for (unsigned i = 0; !seen && i < h->nr; i++)
+		seen = h->at[i] == head;
+	*last_head = head;
+	if (seen)
+		return 0;
+	if (h->nr == h->cap) {
+		unsigned c = h->cap ? h->cap * 2 : 16;
+		uint64_t *nh = realloc(h->at, c * sizeof(*nh));
+
+		if (!nh)
+			return -ENOMEM;
+		h->at = nh;
+		h->cap = c;
+	}
+	h->at[h->nr++] = head;
+	*charge += size;
+	return 0;
+}
+
+/* Walk the folios of [s, s + len): its shape, and its charge into p. */
+static int walk_buffer(const struct regbuf_map *m, uint64_t s, uint64_t len,
+		       uint64_t *last_head, struct heads *h,
+		       struct regbuf_prediction *p, struct shape *sh)
+{
+	uint64_t lo = s & ~4095ULL, hi = rb_align_up(s + len, 4096), pos = lo;
+	bool per_ring = rb_hpage_per_ring();
+
+	*sh = (struct shape){
+		.nr_pages = (hi - lo) / 4096, .same = true, .entered_ok = true};
 	if (!per_ring)
 		h->nr = 0;
 	while (pos < hi) {
 		struct folio f;
 		const char *why;
-		uint64_t fend;
+		int ret;
 
 		if (folio_at(m, pos, &f)) {
 			p->cost_class = REGBUF_COST_REFUSED;
@@ -108,91 +138,83 @@ static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
 				 why ? why : "not mapped");
 			return -EFAULT;
 		}
-		if (f.kind == REGBUF_RUN_ABSENT)
-			absent = true;
-		fend = f.start + f.size;
-		if (!nr_folios)
-			first_size = f.size;
-		else if (f.size != first_size)
-			same = false;
+		sh->absent |= f.kind == REGBUF_RUN_ABSENT;
+		if (!sh->nr_folios)
+			sh->first_size = f.size;
+		else if (f.size != sh->first_size)
+			sh->same = false;
 		/* A middle folio entered part way, or the first one left
 		 * before its end while the buffer goes on, breaks coalescing.
 		 */
-		if (nr_folios && pos != f.start)
-			entered_ok = false;
+		if (sh->nr_folios && pos != f.start)
+			sh->entered_ok = false;
 		if (f.size > 4096) {
-			compound = true;
-			/* Charge: whole folio once per head. */
-			bool seen = !per_ring && f.start == *last_head;
-
-			for (unsigned i = 0; !seen && i < h->nr; i++)
-				seen = h->at[i] == f.start;
-			if (!seen) {
-				p->charge += f.size;
-				if (h->nr == h->cap) {
-					unsigned c = h->cap ? h->cap * 2 : 16;
-					uint64_t *nh =
-						realloc(h->at, c * sizeof(*nh));
-
-					if (!nh)
-						return -ENOMEM;
-					h->at = nh;
-					h->cap = c;
-				}
-				h->at[h->nr++] = f.start;
-			}
-			*last_head = f.start;
+			sh->compound = true;
+			ret = charge_head(h, last_head, per_ring, f.start,
+					  f.size, &p->charge);
+			if (ret)
+				return ret;
 		} else {
 			p->charge += 4096;
 		}
-		nr_folios++;
-		pos = fend < hi ? fend : hi;
+		sh->nr_folios++;
+		pos = f.start + f.size < hi ? f.start + f.size : hi;
 	}
+	return 0;
+}
 
+/* bio_vecs, metadata and cost class of a buffer of that shape. */
+static void classify(const struct shape *sh, struct regbuf_prediction *p)
+{
 	bool multi_ok = rb_has(REGBUF_FEAT_COALESCE);
+	const char *why;
 
-	if (nr_pages > 1 && first_size > 4096 && same && entered_ok &&
-	    (multi_ok || nr_folios == 1)) {
+	if (sh->nr_pages > 1 && sh->first_size > 4096 && sh->same &&
+	    sh->entered_ok && (multi_ok || sh->nr_folios == 1)) {
 		p->coalesced = 1;
-		p->bvecs = nr_folios;
+		p->bvecs = sh->nr_folios;
 	} else {
-		p->bvecs = nr_pages;
+		p->bvecs = sh->nr_pages;
 	}
 	p->meta_bytes = RB_IMU_HEADER + RB_BVEC * p->bvecs;
-	if (absent) {
+	p->cost_class = REGBUF_COST_PER_PAGE;
+	if (sh->absent) {
 		p->cost_class = REGBUF_COST_FAULT;
-		snprintf(
-			p->why, sizeof(p->why),
-			"pages not present: the kernel faults and zeroes them during registration (~100x slower)");
+		why = "pages not present: the kernel faults and zeroes them during registration (~100x slower)";
 	} else if (p->coalesced) {
 		p->cost_class = REGBUF_COST_FAST;
 		snprintf(p->why, sizeof(p->why),
 			 "%llu folio(s) of %llu KiB, one bio_vec each",
-			 (unsigned long long)nr_folios,
-			 (unsigned long long)(first_size >> 10));
-	} else if (compound && !same && rescan) {
+			 (unsigned long long)sh->nr_folios,
+			 (unsigned long long)(sh->first_size >> 10));
+		return;
+	} else if (sh->compound && !sh->same && !rb_hpage_xarray()) {
 		p->cost_class = REGBUF_COST_MIXED;
-		snprintf(
-			p->why, sizeof(p->why),
-			"mixed folio sizes: no coalescing, and accounting rescans the buffer for every huge folio (~100x)");
-	} else if (compound && !same) {
-		p->cost_class = REGBUF_COST_PER_PAGE;
-		snprintf(
-			p->why, sizeof(p->why),
-			"mixed folio sizes: no coalescing, one bio_vec per 4 KiB page (this kernel counts huge pages per ring, without the rescan)");
-	} else if (compound) {
-		p->cost_class = REGBUF_COST_PER_PAGE;
-		snprintf(
-			p->why, sizeof(p->why),
-			!multi_ok && nr_folios > 1
-				? "this kernel coalesces only buffers inside one huge folio (multi-folio needs 6.12)"
-				: "a huge folio is entered part way: one bio_vec per 4 KiB page");
+		why = "mixed folio sizes: no coalescing, and accounting rescans the buffer for every huge folio (~100x)";
+	} else if (sh->compound && !sh->same) {
+		why = "mixed folio sizes: no coalescing, one bio_vec per 4 KiB page (this kernel counts huge pages per ring, without the rescan)";
+	} else if (sh->compound) {
+		why = !multi_ok && sh->nr_folios > 1
+			      ? "this kernel coalesces only buffers inside one huge folio (multi-folio needs 6.12)"
+			      : "a huge folio is entered part way: one bio_vec per 4 KiB page";
 	} else {
-		p->cost_class = REGBUF_COST_PER_PAGE;
-		snprintf(p->why, sizeof(p->why),
-			 "4 KiB pages: one bio_vec and one pin per page");
+		why = "4 KiB pages: one bio_vec and one pin per page";
 	}
-	return 0;
+	snprintf(p->why, sizeof(p->why), "%s", why);
+}
+
+static int predict_one(const struct regbuf_map *m, uint64_t s, uint64_t len,
+		       uint64_t *last_head, struct heads *h,
+		       struct regbuf_prediction *p)
+{
+	struct shape sh;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	ret = walk_buffer(m, s, len, last_head, h, p, &sh);
+	if (!ret)
+		classify(&sh, p);
+	return ret;
 }
 
 RB_EXPORT int regbuf_predict(const struct regbuf_map *map,

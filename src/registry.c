@@ -370,17 +370,12 @@ RB_EXPORT int regbuf_attach_cost_class(void)
 		       : REGBUF_ATTACH_COST_PER_SLOT;
 }
 
-RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
-				 unsigned first_slot)
+/* What attach refuses before it touches anything. */
+static int attach_check(struct regbuf_pool *pool, int ring_fd,
+			unsigned first_slot, struct stat *st)
 {
-	struct rb_attachment *a;
-	struct stat st;
-	unsigned nr_reg;
-	int ret, method;
-
-	if (!rb_pool_ok(pool))
-		return rb_err(-EINVAL, "regbuf_pool_attach: not a pool");
-	nr_reg = __atomic_load_n(&pool->nr_registered, __ATOMIC_ACQUIRE);
+	unsigned nr_reg =
+		__atomic_load_n(&pool->nr_registered, __ATOMIC_ACQUIRE);
 
 	if (!pool->nr_anchors || !nr_reg)
 		return rb_err(
@@ -392,61 +387,77 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 		return rb_err(-EINVAL, "slots %u..%u are past the kernel's %u",
 			      first_slot, first_slot + nr_reg - 1,
 			      RB_MAX_REG_BUFFERS);
-	if (ring_fd < 0 || rb_fstat(ring_fd, &st))
+	if (ring_fd < 0 || rb_fstat(ring_fd, st))
 		return rb_err(-EBADF, "fd %d is not open", ring_fd);
-	if (is_anchor(&st))
+	if (is_anchor(st))
 		return rb_err(-EINVAL, "fd %d is a regbuf pool's anchor ring",
 			      ring_fd);
+	return 0;
+}
+
+/* Put the pool's slots into ring fd by the best way this kernel has:
+ * clone into the range (6.13+), whole-table clone (6.12), else (no clone,
+ * or refused: another creator or mm, a full table on 6.12) register the
+ * same memory again. Returns the method or -errno (pool->lock held). */
+static int attach_slots(struct regbuf_pool *pool, int fd, unsigned first)
+{
+	int ret = -EINVAL, method = 0;
+
+	if (rb_has(REGBUF_FEAT_CLONE_RANGES)) {
+		ret = clone_into(pool, fd, first, true);
+		method = REGBUF_ATTACH_CLONE_RANGE;
+	} else if (rb_has(REGBUF_FEAT_CLONE) && first == 0) {
+		ret = clone_into(pool, fd, 0, false);
+		method = REGBUF_ATTACH_CLONE;
+	}
+	if (ret && ret != -EBADF && ret != -EOPNOTSUPP) {
+		method = REGBUF_ATTACH_REGISTER;
+		ret = attach_register(pool, fd, first);
+		if (ret && ret != -EBADF && ret != -EOPNOTSUPP &&
+		    ret != -ENOSPC)
+			ret = rb_err(
+				ret,
+				"registering the pool into ring fd %d failed: %s",
+				fd, strerror(-ret));
+	}
+	if (ret == -EBADF || ret == -EOPNOTSUPP)
+		ret = rb_err(ret, "fd %d is not an io_uring ring", fd);
+	return ret ? ret : method;
+}
+
+RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
+				 unsigned first_slot)
+{
+	struct rb_attachment *a;
+	struct stat st;
+	int ret;
+
+	if (!rb_pool_ok(pool))
+		return rb_err(-EINVAL, "regbuf_pool_attach: not a pool");
+	ret = attach_check(pool, ring_fd, first_slot, &st);
+	if (ret)
+		return ret;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return rb_err(-ENOMEM, "out of memory");
-
 	pthread_mutex_lock(&pool->lock);
-	if (find_att(pool, ring_fd, &st)) {
+	if (find_att(pool, ring_fd, &st))
 		ret = rb_err(-EEXIST, "ring fd %d already holds this pool",
 			     ring_fd);
-		goto fail;
+	else
+		ret = attach_slots(pool, ring_fd, first_slot);
+	if (ret > 0) {
+		*a = (struct rb_attachment){.next = pool->att,
+					    .fd = ring_fd,
+					    .ino = st.st_ino,
+					    .dev = st.st_dev,
+					    .first = first_slot,
+					    .nr = pool->nr_registered,
+					    .method = ret};
+		pool->att = a;
+		pool->nr_attached++;
+		a = NULL;
 	}
-	ret = -EINVAL;
-	method = 0;
-	if (rb_has(REGBUF_FEAT_CLONE_RANGES)) {
-		ret = clone_into(pool, ring_fd, first_slot, true);
-		method = REGBUF_ATTACH_CLONE_RANGE;
-	} else if (rb_has(REGBUF_FEAT_CLONE) && first_slot == 0) {
-		ret = clone_into(pool, ring_fd, 0, false);
-		method = REGBUF_ATTACH_CLONE;
-	}
-	if (ret == -EBADF || ret == -EOPNOTSUPP)
-		goto bad_fd;
-	if (ret) {
-		/* No clone here, or refused (other creator, mm, a full
-		 * table on 6.12): register the same memory again. */
-		method = REGBUF_ATTACH_REGISTER;
-		ret = attach_register(pool, ring_fd, first_slot);
-		if (ret == -EBADF || ret == -EOPNOTSUPP)
-			goto bad_fd;
-		if (ret) {
-			if (ret != -ENOSPC)
-				rb_err(ret,
-				       "registering the pool into ring fd %d failed: %s",
-				       ring_fd, strerror(-ret));
-			goto fail;
-		}
-	}
-	a->fd = ring_fd;
-	a->ino = st.st_ino;
-	a->dev = st.st_dev;
-	a->first = first_slot;
-	a->nr = pool->nr_registered;
-	a->method = method;
-	a->next = pool->att;
-	pool->att = a;
-	pool->nr_attached++;
-	pthread_mutex_unlock(&pool->lock);
-	return method;
-bad_fd:
-	ret = rb_err(ret, "fd %d is not an io_uring ring", ring_fd);
-fail:
 	pthread_mutex_unlock(&pool->lock);
 	free(a);
 	return ret;
