@@ -9,8 +9,8 @@ run() { # who backing
 	if [ "$1" = root ]; then
 		out=$(build/regbuf bench attach --size 4G --rings 4 --repeat 3 --backing "$2" --json 2>&1)
 	else
-		out=$(ulimit -l unlimited && setpriv --reuid 65534 --regid 65534 --clear-groups \
-			build/regbuf bench attach --size 4G --rings 4 --repeat 3 --backing "$2" --json 2>&1)
+		out=$(ulimit -l unlimited && su -s /bin/sh nobody -c \
+			"build/regbuf bench attach --size 4G --rings 4 --repeat 3 --backing $2 --json" 2>&1)
 	fi
 	case "$out" in
 	"{"*) echo "REGBUF-BENCH {\"who\":\"$1\",${out#\{}" ;;

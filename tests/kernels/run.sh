@@ -86,6 +86,10 @@ done
 cp -r build-static/regbuf build-static/tests build-static/examples "$R/regbuf/build/"
 rm -f "$R"/regbuf/build/tests/*.o
 cp tests/run.sh tests/kernels/guest-bench.sh "$R/regbuf/tests/"
+# users for su (uid 65534 in guest-bench.sh)
+mkdir -p "$R/etc"
+printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$R/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$R/etc/group"
 cp -r fuzz/corpus "$R/regbuf/fuzz/"
 [ -d fuzz/regressions ] && cp -r fuzz/regressions "$R/regbuf/fuzz/"
 
