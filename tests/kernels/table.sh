@@ -5,7 +5,7 @@
 # machine's kernel (the whole suite is run here, verbosely).
 set -e
 B=${B:-build}
-[ $# -gt 0 ] || set -- 6.1
+[ $# -gt 0 ] || set -- 6.1 6.12 7.2 7.3
 host=$(mktemp)
 trap 'rm -f "$host" "$host.info"' EXIT
 REGBUF_VERBOSE=1 tests/run.sh "$B" >"$host" 2>&1 || true
@@ -24,10 +24,14 @@ cell() {
 	inc) grep -o 'incremental[^:]*: [^,]*[a-z ,]*' "$log" | head -n1 | sed 's/^incremental[^:]*: //' ;;
 	bundle) grep -oE 'bundles?: [^|]*' "$log" | head -n1 | sed 's/^bundles\{0,1\}: //' ;;
 	disabled) grep -o 'io_uring_disabled=2[^;]*' "$log" | head -n1 | sed 's/^io_uring_disabled=2:\{0,1\} //' ;;
+	slots) sed -n 's/.*a 1 GiB + 2 MiB pool: \([0-9]*\) slot.*/\1/p' "$log" | head -n1 ;;
+	charge) sed -n "s/.*unprivileged: X, Y, X' on \(.*\): charged \([0-9]* KiB\) as predicted (\(.*\))/\2 on \1 (\3)/p" "$log" | head -n1 ;;
+	acost) sed -n 's/.*unprivileged: attach by \([a-z_]*\), VmPin [a-z ]*, cost class \(.*\)/\1, \2/p' "$log" | head -n1 ;;
+	partial) sed -n 's/.*PARTIAL, one 64 MiB slot, memlock 64 KiB: \([0-9]* KiB\) registered.*/\1 registered/p' "$log" | head -n1 ;;
 	esac
 }
 
-rows="kernel suite feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query feature:priv_unaccounted attach bvecs source inc bundle disabled"
+rows="kernel suite feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query feature:priv_unaccounted feature:large_bufs feature:hpage_per_ring feature:hpage_xarray attach slots charge acost partial bvecs source inc bundle disabled"
 label() {
 	case "$1" in
 	kernel) echo "kernel" ;;
@@ -39,6 +43,10 @@ label() {
 	inc) echo "incremental buffer rings (t_bufring)" ;;
 	bundle) echo "receive bundles (t_bufring)" ;;
 	disabled) echo "io_uring_disabled=2 (t_probe)" ;;
+	slots) echo "slots of a 1 GiB + 2 MiB pool (t_plan)" ;;
+	charge) echo "unprivileged: X, Y, X' sharing a huge page, VmPin = prediction (t_pool_env)" ;;
+	acost) echo "unprivileged: attach of a 2 MiB 4K pool, method and cost class (t_pool_env)" ;;
+	partial) echo "PARTIAL 64 MiB one-slot pool at memlock 64 KiB (t_pool_env)" ;;
 	esac
 }
 
