@@ -152,6 +152,12 @@ check-kernel: DEPS = build
 check-kernel: deps
 	tests/kernels/run.sh $(KERNEL)
 
+# Debian's linux-source-7.2 built stock and with kernel/patches (objects and
+# ccache kept under build-kernel/, so a rebuild after editing a patch takes
+# minutes); then `make check-kernel KERNEL=7.2+regbuf` (or 7.2-stock).
+kernel:
+	kernel/build.sh stock regbuf
+
 # libFuzzer (clang): each harness for FUZZ_SECONDS against the real kernel,
 # corpus seeded from fuzz/corpus/, crashes kept in build-fuzz/crashes/.
 FUZZ_SECONDS ?= 60
@@ -217,5 +223,5 @@ dist:
 clean:
 	rm -rf build build-*
 
-.PHONY: deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
+.PHONY: kernel deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

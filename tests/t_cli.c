@@ -33,16 +33,27 @@ static int sh(const char *fmt, ...)
 int main(void)
 {
 	static const char *const keys[] = {
-		"\"kernel\":",	      "\"io_uring\":",
-		"\"features\":{",     "\"sparse\":",
-		"\"clone\":",	      "\"clone_ranges\":",
-		"\"pbuf_ring\":",     "\"pbuf_inc\":",
-		"\"min_left\":",      "\"mem_region\":",
-		"\"query\":",	      "\"rw_vec_fixed\":",
-		"\"coalesce\":",      "\"hugepages\":{",
-		"\"2M\":{\"total\":", "\"1G\":{\"total\":",
-		"\"thp\":",	      "\"memlock\":{\"limit\":",
-		"\"cap_ipc_lock\":",  "\"numa_nodes\":",
+		"\"kernel\":",
+		"\"io_uring\":",
+		"\"registers_by_folio\":",
+		"\"features\":{",
+		"\"sparse\":",
+		"\"clone\":",
+		"\"clone_ranges\":",
+		"\"pbuf_ring\":",
+		"\"pbuf_inc\":",
+		"\"min_left\":",
+		"\"mem_region\":",
+		"\"query\":",
+		"\"rw_vec_fixed\":",
+		"\"coalesce\":",
+		"\"hugepages\":{",
+		"\"2M\":{\"total\":",
+		"\"1G\":{\"total\":",
+		"\"thp\":",
+		"\"memlock\":{\"limit\":",
+		"\"cap_ipc_lock\":",
+		"\"numa_nodes\":",
 	};
 	char *region;
 	pid_t self = getpid();
@@ -69,6 +80,18 @@ int main(void)
 			return 1;
 		}
 	CHECK(out[0] == '{' && strstr(out, "}\n"));
+	/* by folio: yes only where the kernel has kernel/'s interface */
+	{
+		char sym[128];
+		int has = !t_popen(
+			sym, sizeof(sym),
+			"grep -q ' pin_user_folios_fast$' /proc/kallsyms");
+
+		CHECK(strstr(out, has ? "\"registers_by_folio\":\"yes\""
+				      : "\"registers_by_folio\":\"no\"") ||
+		      access("/proc/kallsyms", R_OK));
+		printf("  registers by folio: %s\n", has ? "yes" : "no");
+	}
 	CHECK_EQ(sh("regbuf info"), 0);
 	CHECK(strstr(out, "io_uring") && strstr(out, "memlock"));
 

@@ -17,6 +17,36 @@ static const char *state_name(int s)
 	return s >= 0 && s < 4 ? n[s] : "?";
 }
 
+/*
+ * Does the running kernel register buffers by folio? The one honest sign
+ * is the interface itself: kernel/'s series adds pin_user_folios_fast(),
+ * which /proc/kallsyms lists by name (addresses may be hidden, names are
+ * not). 1 yes, 0 no, -1 unknown (no kallsyms to read).
+ */
+static int registers_by_folio(void)
+{
+	char line[512];
+	int found = 0;
+	FILE *k = fopen("/proc/kallsyms", "r");
+
+	if (!k)
+		return -1;
+	while (!found && fgets(line, sizeof(line), k)) {
+		const char *name = strrchr(line, ' ');
+
+		found = name &&
+			!strncmp(name + 1, "pin_user_folios_fast", 20) &&
+			(name[21] == '\n' || name[21] == '\t' || !name[21]);
+	}
+	fclose(k);
+	return found;
+}
+
+static const char *by_folio_name(int v)
+{
+	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
+}
+
 static void json_info(void)
 {
 	struct regbuf_features f = {.struct_size = sizeof(f)};
@@ -61,6 +91,7 @@ static void json_info(void)
 	json_int(&j, "numa_nodes", m.numa_nodes);
 	json_int(&j, "page_size", m.page_size);
 	json_int(&j, "cpus", m.online_cpus);
+	json_str(&j, "registers_by_folio", by_folio_name(registers_by_folio()));
 	json_end(&j);
 }
 
@@ -118,9 +149,19 @@ void print_info(FILE *o, bool brief)
 		fprintf(o,
 			"  %-14s -> pools larger than this cannot register: raise it (ulimit -l, LimitMEMLOCK=) or grant CAP_IPC_LOCK\n",
 			"");
-	if (!brief)
+	if (!brief) {
+		int by_folio = registers_by_folio();
+
 		fprintf(o, "  %-14s %d node(s), %d cpu(s), page %u B\n", "numa",
 			m.numa_nodes, m.online_cpus, m.page_size);
+		fprintf(o, "  %-14s %s%s\n", "by folio",
+			by_folio_name(by_folio),
+			by_folio > 0
+				? " (pin_user_folios_fast: registration does no work per 4 KiB page of a huge folio)"
+			: by_folio == 0
+				? " (registration pins and walks every 4 KiB page)"
+				: " (/proc/kallsyms cannot be read)");
+	}
 }
 
 int cmd_info(int argc, char **argv)

@@ -24,7 +24,12 @@ case "$KERNEL" in
 6.12) suite=bookworm-security ;;
 7.2) suite=sid ;;
 7.3) suite=experimental ;;
-*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3)" >&2; exit 2 ;;
+# built here from Debian's linux-source-7.2 (kernel/build.sh): stock, with
+# regbuf's patch series, and that on a debug config
+7.2-stock) built=stock ;;
+7.2+regbuf) built=regbuf ;;
+7.2+regbuf-debug) built=debug ;;
+*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3 7.2-stock 7.2+regbuf 7.2+regbuf-debug)" >&2; exit 2 ;;
 esac
 TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-2400} # seconds for the whole guest run
 W=build-kernel/$KERNEL
@@ -39,7 +44,11 @@ scripts/deps.sh kernel
 # configuration; the machine's own sources are never touched). From 7.x the
 # image package is a shell around linux-binary-* and linux-modules-*: every
 # linux-* package it depends on at its exact version is unpacked too.
-if [ ! -f "$W/vmlinuz" ]; then
+if [ -n "${built:-}" ]; then
+	# every driver the guest needs is built in: no modules
+	kernel/build.sh "$built"
+	mkdir -p "$W/pkg/root/lib/modules/built-in"
+elif [ ! -f "$W/vmlinuz" ]; then
 	apt=tests/kernels/apt.sh
 	"$apt" update || { echo "run.sh: apt cannot reach Debian's archive here: not run" >&2; exit 77; }
 	series=$(echo "$KERNEL" | sed 's/\./\\./g')
@@ -126,7 +135,8 @@ add_mod() {
 	for d in $(modinfo_deps "$R/modules/$1.ko"); do add_mod "$d"; done
 	order="$order $1"
 }
-for m in virtio_pci virtio_blk crc32c_generic ext4 loop; do add_mod "$m"; done
+[ -n "${built:-}" ] ||
+	for m in virtio_pci virtio_blk crc32c_generic ext4 loop; do add_mod "$m"; done
 echo "$order" >"$R/modules/order"
 
 cat >"$R/init" <<'EOF'

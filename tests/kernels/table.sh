@@ -16,6 +16,7 @@ cell() {
 	log=$1 info=$2
 	case "$3" in
 	kernel) jq -r .kernel "$info" ;;
+	byfolio) jq -r '.registers_by_folio // "?"' "$info" ;;
 	suite) grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -n1 ;;
 	feature:*) jq -r --arg k "${3#feature:}" 'if .features[$k] then "yes" else "no" end' "$info" ;;
 	attach) sed -n 's/.*2m: .*attached by \([a-z_]*\).*/\1/p' "$log" | head -n1 ;;
@@ -31,11 +32,12 @@ cell() {
 	esac
 }
 
-rows="kernel suite feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query feature:priv_unaccounted feature:large_bufs feature:hpage_per_ring feature:hpage_xarray attach slots charge acost partial bvecs source inc bundle disabled"
+rows="kernel suite byfolio feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query feature:priv_unaccounted feature:large_bufs feature:hpage_per_ring feature:hpage_xarray attach slots charge acost partial bvecs source inc bundle disabled"
 label() {
 	case "$1" in
 	kernel) echo "kernel" ;;
 	suite) echo "test suite" ;;
+	byfolio) echo "registers by folio (regbuf info)" ;;
 	feature:*) echo "probe: ${1#feature:}" ;;
 	attach) echo "how a ring gets a 2m pool (t_pool_io)" ;;
 	bvecs) echo "bio_vecs for 16 MiB (2 MiB 4K + 14 MiB THP) (t_plan)" ;;
