@@ -1,5 +1,7 @@
 #!/bin/sh
-# Inside a guest (tests/kernels/run.sh VERSION bench): regbuf bench attach
+# Inside a guest (tests/kernels/run.sh VERSION bench|bench-register):
+# bench-register: regbuf bench register of 1 GiB on 2 MiB, 1 GiB, THP and
+# 4 KiB pages. bench: regbuf bench attach
 # on a 4 GiB pool of 2 MiB and of 1 GiB pages, as root and as uid 65534
 # (RLIMIT_MEMLOCK raised first: an unprivileged ring is accounted, which on
 # 7.2 makes a clone take a reference per huge page). One line each:
@@ -17,6 +19,19 @@ run() { # who backing
 	*) echo "REGBUF-NOTE bench attach $1 $2: $out" ;;
 	esac
 }
+# what to run: attach (default) or register (regbuf.bench=register)
+what=$(sed -n 's/.*regbuf.bench=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ "$what" = register ]; then
+	# 1 GiB pools on each backing, as root: the kernel's registration cost
+	for b in 2m 1g thp 4k; do
+		out=$(build/regbuf bench register --size 1G --backing $b --repeat 5 --json 2>&1)
+		case "$out" in
+		"{"*) echo "REGBUF-BENCH {\"who\":\"root\",${out#\{}" ;;
+		*) echo "REGBUF-NOTE bench register $b: $out" ;;
+		esac
+	done
+	exit 0
+fi
 for b in 2m 1g; do
 	run root $b
 	run uid65534 $b

@@ -17,7 +17,7 @@ KERNEL=${1:-${KERNEL:-6.1}}
 # suite: the test suite; bench: tests/kernels/guest-bench.sh (attach at
 # 4 GiB on 2 MiB and 1 GiB pages, as root and as uid 65534), more memory.
 MODE=${2:-suite}
-case "$MODE" in suite | bench) ;; *) echo "run.sh: mode suite or bench" >&2; exit 2 ;; esac
+case "$MODE" in suite | bench | bench-register) ;; *) echo "run.sh: mode suite, bench or bench-register" >&2; exit 2 ;; esac
 # Which Debian suite carries each series, and the image package's name.
 case "$KERNEL" in
 6.1) suite=bookworm-security ;;
@@ -153,7 +153,7 @@ cd /regbuf
 echo "REGBUF-KERNEL $(uname -r)"
 echo "REGBUF-INFO $(build/regbuf info --json)"
 only=$(sed -n 's/.*regbuf.only=\([^ ]*\).*/\1/p' /proc/cmdline)
-if grep -q regbuf.bench=1 /proc/cmdline; then
+if grep -q regbuf.bench= /proc/cmdline; then
 	sh tests/guest-bench.sh
 else
 	REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build
@@ -179,9 +179,10 @@ fi
 log "booting $kver ($accel), up to ${TIMEOUT}s"
 start=$(date +%s)
 mem=5G huge="hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=640" log=console
-if [ "$MODE" = bench ]; then
-	mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regbuf.bench=1" log=bench
-fi
+case "$MODE" in
+bench) mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regbuf.bench=attach" log=bench ;;
+bench-register) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=register" log=bench-register ;;
+esac
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
 	-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
 	-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 $huge transparent_hugepage=madvise" \
@@ -189,12 +190,12 @@ timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
 	-nographic -no-reboot -serial file:"$W/$log.log" -monitor none \
 	>/dev/null 2>&1 || true
 secs=$(($(date +%s) - start))
-if [ "$MODE" = bench ]; then
-	tr -d '\r' <"$W/bench.log" >"$W/bench.txt"
-	sed -n 's/^REGBUF-BENCH //p' "$W/bench.txt" >"$W/bench.jsonl"
-	echo "kernel $KERNEL under QEMU, ${secs}s: $(wc -l <"$W/bench.jsonl") benchmark results in $W/bench.jsonl"
-	cat "$W/bench.jsonl"
-	[ -s "$W/bench.jsonl" ]
+if [ "$MODE" != suite ]; then
+	tr -d '\r' <"$W/$log.log" >"$W/$log.txt"
+	sed -n 's/^REGBUF-BENCH //p' "$W/$log.txt" >"$W/$log.jsonl"
+	echo "kernel $KERNEL under QEMU, ${secs}s: $(wc -l <"$W/$log.jsonl") benchmark results in $W/$log.jsonl"
+	cat "$W/$log.jsonl"
+	[ -s "$W/$log.jsonl" ]
 	exit
 fi
 tr -d '\r' <"$W/console.log" >"$W/console.txt"
