@@ -13,12 +13,14 @@
 # object directory, and every compile goes through ccache keyed on the one
 # source path, so a rebuild after editing a patch recompiles what the patch
 # touches, not the kernel. Config: x86_64 defconfig + kernel/config.fragment
-# (+ kernel/debug.fragment), every guest driver built in.
+# (+ kernel/debug.fragment), every guest driver built in. ccache lives in
+# ~/.cache/regbuf/ccache (REGBUF_CCACHE_DIR).
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 K=$top/build-kernel
 S=$K/src/linux-source-7.2
-export CCACHE_DIR=$K/ccache
+# outside the tree, so a fresh clone (CI) on this machine reuses it
+export CCACHE_DIR=${REGBUF_CCACHE_DIR:-${HOME:-/root}/.cache/regbuf/ccache}
 log() { echo "== $*" >&2; }
 [ $# -gt 0 ] || set -- stock regbuf
 
