@@ -21,6 +21,9 @@ K=$top/build-kernel
 S=$K/src/linux-source-7.2
 # outside the tree, so a fresh clone (CI) on this machine reuses it
 export CCACHE_DIR=${REGBUF_CCACHE_DIR:-${HOME:-/root}/.cache/regbuf/ccache}
+# kbuild passes absolute source paths: relative to build-kernel/, every
+# clone's compiles look alike to ccache (__FILE__ is already relative)
+export CCACHE_BASEDIR=$K
 log() { echo "== $*" >&2; }
 [ $# -gt 0 ] || set -- stock regbuf
 
