@@ -29,7 +29,8 @@ log() { echo "== $*" >&2; }
 
 for p in flex bison bc libelf-dev libssl-dev ccache; do
 	dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q "ok installed" ||
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $p >/dev/null
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q $p >/dev/null 2>&1 ||
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $p >/dev/null; }; }
 done
 
 if [ ! -f "$S/Makefile" ]; then
@@ -42,20 +43,22 @@ if [ ! -f "$S/Makefile" ]; then
 		tar -xJf usr/src/linux-source-7.2.tar.xz && rm -rf usr)
 fi
 
-# The tree is pristine except while a patched variant builds.
+# The tree is pristine except while a patched variant builds (a run that
+# was killed half-way is recognised by the header the series adds).
+applied() { [ -f "$S/include/linux/folio_range.h" ]; }
 patches() { # apply|revert
-	for f in "$top"/kernel/patches/*.patch; do
-		if [ "$1" = apply ]; then
-			patch -s -p1 -d "$S" --forward <"$f" >/dev/null
-		fi
-	done
-	if [ "$1" = revert ]; then
+	if [ "$1" = apply ] && ! applied; then
+		for f in "$top"/kernel/patches/*.patch; do
+			patch -s -p1 -d "$S" <"$f" >/dev/null
+		done
+	elif [ "$1" = revert ] && applied; then
 		for f in $(ls -r "$top"/kernel/patches/*.patch); do
 			patch -s -p1 -d "$S" -R <"$f" >/dev/null
 		done
 	fi
+	return 0
 }
-trap '[ -f "$S/include/linux/folio_range.h" ] && patches revert' EXIT
+trap 'patches revert' EXIT
 
 build() { # variant objdir fragments...
 	v=$1 o=$2
@@ -77,7 +80,10 @@ build() { # variant objdir fragments...
 
 for variant in "$@"; do
 	case $variant in
-	stock) build 7.2-stock "$K/src/obj-7.2" "$top/kernel/config.fragment" ;;
+	stock)
+		patches revert
+		build 7.2-stock "$K/src/obj-7.2" "$top/kernel/config.fragment"
+		;;
 	regbuf | debug)
 		patches apply
 		if [ $variant = regbuf ]; then
