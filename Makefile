@@ -5,7 +5,9 @@
 #   make demo       deps, then `regbuf demo`
 #   make bench      deps, then every benchmark into bench/results/
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (clang)
-#   make check-kernel KERNEL=6.1   the suite on Debian's kernel in QEMU (6.1 6.12 7.2 7.3)
+#   make check-kernel KERNEL=6.1   the suite on Debian's kernel in QEMU (6.1 6.12 7.2 7.3,
+#                   and 7.2-stock / 7.2+regbuf built by `make kernel`)
+#   make kernel     linux-source-7.2 stock and with kernel/patches
 #   make install PREFIX=/usr/local DESTDIR=...
 #   make deb        Debian packages in build-deb/ (check-deb: and use them)
 #   make dist       build-dist/regbuf-VERSION.tar.gz of what is committed
