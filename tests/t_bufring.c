@@ -46,21 +46,6 @@ static void send_all(const void *p, size_t n)
 	CHECK_EQ(write(sv[1], p, n), (ssize_t)n);
 }
 
-static void queue_recv(int bgid, unsigned len, unsigned ioprio, int multi)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-
-	CHECK(sqe);
-	if (multi)
-		io_uring_prep_recv_multishot(sqe, sv[0], NULL, 0, 0);
-	else
-		io_uring_prep_recv(sqe, sv[0], NULL, len, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = (uint16_t)bgid;
-	sqe->ioprio |= (uint16_t)ioprio;
-	CHECK_EQ(io_uring_submit(&ring), 1);
-}
-
 static void wait_one(int *res, unsigned *flags)
 {
 	struct io_uring_cqe *cqe;
@@ -78,7 +63,8 @@ static int recv_one(struct regbuf_bufring *br, unsigned len,
 	unsigned fl;
 	int res, n;
 
-	queue_recv(regbuf_bufring_bgid(br), len, 0, 0);
+	regbuf_prep_recv_select(io_uring_get_sqe(&ring), sv[0], br, len, 0);
+	CHECK_EQ(io_uring_submit(&ring), 1);
 	wait_one(&res, &fl);
 	n = regbuf_bufring_take(br, res, fl, b, 1);
 	return n < 0 ? n : res;
