@@ -1,0 +1,50 @@
+#!/bin/sh
+# Registration cost of Debian's 7.2 built stock and with kernel/patches,
+# measured in alternating pairs in the same QEMU:
+#
+#   tests/kernels/pairs.sh [N]       N pairs (default 3), then the summary
+#   tests/kernels/pairs.sh 0         the summary of what is recorded
+#
+# Each pair boots 7.2-stock, then 7.2+regbuf, in bench-register mode
+# (tests/kernels/run.sh): `regbuf bench register --size 1G --repeat 5` on
+# 2 MiB pages, a 1 GiB page, THP and 4 KiB pages. Every result is appended
+# to build-kernel/pairs.jsonl with the kernel and the pair's time stamp, so
+# runs add up across sessions. The summary gives, per backing, the median
+# of each kernel's figures, their ratio, and the range of the ratios of
+# the pairs (each patched run against the stock run booted just before it).
+set -e
+N=${1:-3}
+OUT=build-kernel/pairs.jsonl
+mkdir -p build-kernel
+i=0
+while [ "$i" -lt "$N" ]; do
+	pair=$(date -u +%Y%m%dT%H%M%S)
+	for k in 7.2-stock 7.2+regbuf; do
+		tests/kernels/run.sh "$k" bench-register >/dev/null
+		jq -c --arg k "$k" --arg p "$pair" '. + {kernel: $k, pair: $p}' \
+			"build-kernel/$k/bench-register.jsonl" >>"$OUT"
+	done
+	i=$((i + 1))
+	echo "pair $i of $N recorded ($pair)" >&2
+done
+[ -s "$OUT" ] || { echo "pairs.sh: nothing recorded in $OUT yet" >&2; exit 1; }
+
+# Only pairs with both kernels count.
+jq -s -r '
+  def median: sort | if length == 0 then null
+    elif length % 2 == 1 then .[length / 2 | floor]
+    else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+  def r2: . * 100 | round / 100;
+  [group_by(.pair)[] | select(([.[].kernel] | unique | length) == 2)] as $pairs
+  | "\($pairs | length) pairs (stock booted first in each), 1 GiB registered, medians in ms",
+    "| backing | figure | stock | patched | stock / patched | range over pairs |",
+    "|---|---|---|---|---|---|",
+    ( ["2m", "1g", "thp", "4k"][] as $b | ["raw_ms", "naive_ms"][] as $f
+      | select($f == "raw_ms" or $b == "4k")
+      | [$pairs[] | {s: (.[] | select(.kernel == "7.2-stock" and .backing == $b) | .[$f]),
+                     p: (.[] | select(.kernel == "7.2+regbuf" and .backing == $b) | .[$f])}] as $v
+      | select($v | length > 0)
+      | ([$v[].s] | median) as $s | ([$v[].p] | median) as $p
+      | [$v[] | .s / .p] as $q
+      | "| \($b) | \($f | sub("_ms"; "")) | \($s) | \($p) | \($s / $p | r2) | \($q | min | r2)–\($q | max | r2) |"
+    )' "$OUT"
