@@ -35,6 +35,7 @@ jq -s -r '
     elif length % 2 == 1 then .[length / 2 | floor]
     else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def r2: . * 100 | round / 100;
+  def ms: if . >= 1 then . * 100 | round / 100 else . * 10000 | round / 10000 end;
   [group_by(.pair)[] | select(([.[].kernel] | unique | length) == 2)] as $pairs
   | "\($pairs | length) pairs (stock booted first in each), 1 GiB registered, medians in ms",
     "| backing | figure | stock | patched | stock / patched | range over pairs |",
@@ -46,5 +47,5 @@ jq -s -r '
       | select($v | length > 0)
       | ([$v[].s] | median) as $s | ([$v[].p] | median) as $p
       | [$v[] | .s / .p] as $q
-      | "| \($b) | \($f | sub("_ms"; "")) | \($s) | \($p) | \($s / $p | r2) | \($q | min | r2)–\($q | max | r2) |"
+      | "| \($b) | \($f | sub("_ms"; "")) | \($s | ms) | \($p | ms) | \($s / $p | r2) | \($q | min | r2)–\($q | max | r2) |"
     )' "$OUT"
