@@ -7,7 +7,8 @@
 #
 # Each pair boots 7.2-stock, then 7.2+regbuf, in bench-register mode
 # (tests/kernels/run.sh): `regbuf bench register --size 1G --repeat 5` on
-# 2 MiB pages, a 1 GiB page, THP and 4 KiB pages. Every result is appended
+# 2 MiB pages, a 1 GiB page, THP and 4 KiB pages, and of one 2 MiB page
+# (the cost of the system call itself, for the 1 GiB page's ratio). Every result is appended
 # to build-kernel/pairs.jsonl with the kernel and the pair's time stamp, so
 # runs add up across sessions. The summary gives, per backing, the median
 # of each kernel's figures, their ratio, and the range of the ratios of
@@ -37,15 +38,17 @@ jq -s -r '
   def r2: . * 100 | round / 100;
   def ms: if . >= 1 then . * 100 | round / 100 else . * 10000 | round / 10000 end;
   [group_by(.pair)[] | select(([.[].kernel] | unique | length) == 2)] as $pairs
-  | "\($pairs | length) pairs (stock booted first in each), 1 GiB registered, medians in ms",
-    "| backing | figure | stock | patched | stock / patched | range over pairs |",
+  | "\($pairs | length) pairs (stock booted first in each), medians in ms",
+    "| registered | figure | stock | patched | stock / patched | range over pairs (pairs) |",
     "|---|---|---|---|---|---|",
-    ( ["2m", "1g", "thp", "4k"][] as $b | ["raw_ms", "naive_ms"][] as $f
+    ( [1073741824, "2m"], [1073741824, "1g"], [1073741824, "thp"], [1073741824, "4k"], [2097152, "2m"]
+      | .[0] as $z | .[1] as $b | ["raw_ms", "naive_ms"][] as $f
       | select($f == "raw_ms" or $b == "4k")
-      | [$pairs[] | {s: (.[] | select(.kernel == "7.2-stock" and .backing == $b) | .[$f]),
-                     p: (.[] | select(.kernel == "7.2+regbuf" and .backing == $b) | .[$f])}] as $v
+      | [$pairs[] | {s: (.[] | select(.kernel == "7.2-stock" and .backing == $b and .size == $z) | .[$f]),
+                     p: (.[] | select(.kernel == "7.2+regbuf" and .backing == $b and .size == $z) | .[$f])}
+         | select(.s != null and .p != null)] as $v
       | select($v | length > 0)
       | ([$v[].s] | median) as $s | ([$v[].p] | median) as $p
       | [$v[] | .s / .p] as $q
-      | "| \($b) | \($f | sub("_ms"; "")) | \($s | ms) | \($p | ms) | \($s / $p | r2) | \($q | min | r2)–\($q | max | r2) |"
+      | "| \(if $z == 2097152 then "one 2 MiB page" else "1 GiB, \($b)" end) | \($f | sub("_ms"; "")) | \($s | ms) | \($p | ms) | \($s / $p | r2) | \($q | min | r2)–\($q | max | r2) (\($v | length)) |"
     )' "$OUT"
