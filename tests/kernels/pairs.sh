@@ -21,7 +21,17 @@ i=0
 while [ "$i" -lt "$N" ]; do
 	pair=$(date -u +%Y%m%dT%H%M%S)
 	for k in 7.2-stock 7.2+regbuf; do
-		tests/kernels/run.sh "$k" bench-register >/dev/null
+		# A guest that dies before it reports (under software emulation
+		# an early-boot oops has been seen, on either kernel) is kept in
+		# build-kernel/pairs-failed/ and booted again, twice at most.
+		try=0
+		until tests/kernels/run.sh "$k" bench-register >/dev/null; do
+			try=$((try + 1))
+			mkdir -p build-kernel/pairs-failed
+			cp "build-kernel/$k/bench-register.txt" "build-kernel/pairs-failed/$pair-$k-$try.txt"
+			echo "pairs.sh: $k gave no result ($(grep -m1 -E 'Oops|BUG|panic' "build-kernel/$k/bench-register.txt" || echo 'no report')); kept in build-kernel/pairs-failed/, booting again" >&2
+			[ "$try" -lt 3 ] || exit 1
+		done
 		jq -c --arg k "$k" --arg p "$pair" '. + {kernel: $k, pair: $p}' \
 			"build-kernel/$k/bench-register.jsonl" >>"$OUT"
 	done
