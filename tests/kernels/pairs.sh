@@ -12,10 +12,15 @@
 # to build-kernel/pairs.jsonl with the kernel and the pair's time stamp, so
 # runs add up across sessions. The summary gives, per backing, the median
 # of each kernel's figures, their ratio, and the range of the ratios of
-# the pairs (each patched run against the stock run booted just before it).
+# the pairs (each patched run against the stock run booted just before it),
+# for the version of kernel/patches in the tree (a hash of the files).
 set -e
 N=${1:-3}
 OUT=build-kernel/pairs.jsonl
+# Which version of the series: pairs of other versions are kept but not
+# summarised (SERIES=all summarises every pair, SERIES=<id> one version).
+series=$(cat $(ls kernel/patches/*.patch | sort) | sha256sum | cut -c1-12)
+want=${SERIES:-$series}
 mkdir -p build-kernel
 i=0
 while [ "$i" -lt "$N" ]; do
@@ -32,7 +37,8 @@ while [ "$i" -lt "$N" ]; do
 			echo "pairs.sh: $k gave no result ($(grep -m1 -E 'Oops|BUG|panic' "build-kernel/$k/bench-register.txt" || echo 'no report')); kept in build-kernel/pairs-failed/, booting again" >&2
 			[ "$try" -lt 3 ] || exit 1
 		done
-		jq -c --arg k "$k" --arg p "$pair" '. + {kernel: $k, pair: $p}' \
+		jq -c --arg k "$k" --arg p "$pair" --arg s "$series" \
+			'. + {kernel: $k, pair: $p, series: $s}' \
 			"build-kernel/$k/bench-register.jsonl" >>"$OUT"
 	done
 	i=$((i + 1))
@@ -41,14 +47,15 @@ done
 [ -s "$OUT" ] || { echo "pairs.sh: nothing recorded in $OUT yet" >&2; exit 1; }
 
 # Only pairs with both kernels count.
-jq -s -r '
+jq -s -r --arg want "$want" '
   def median: sort | if length == 0 then null
     elif length % 2 == 1 then .[length / 2 | floor]
     else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def r2: . * 100 | round / 100;
   def ms: if . >= 1 then . * 100 | round / 100 else . * 10000 | round / 10000 end;
-  [group_by(.pair)[] | select(([.[].kernel] | unique | length) == 2)] as $pairs
-  | "\($pairs | length) pairs (stock booted first in each), medians in ms",
+  [.[] | select($want == "all" or .series == $want)]
+  | [group_by(.pair)[] | select(([.[].kernel] | unique | length) == 2)] as $pairs
+  | "\($pairs | length) pairs of series \($want) (stock booted first in each), medians in ms",
     "| registered | figure | stock | patched | stock / patched | range over pairs (pairs) |",
     "|---|---|---|---|---|---|",
     ( [1073741824, "2m"], [1073741824, "1g"], [1073741824, "thp"], [1073741824, "4k"], [2097152, "2m"]
