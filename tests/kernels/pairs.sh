@@ -4,19 +4,21 @@
 #
 #   tests/kernels/pairs.sh [N]       N pairs (default 3), then the summary
 #   tests/kernels/pairs.sh 0         the summary of what is recorded
+#   PAIRS=kernel/results/pairs.jsonl tests/kernels/pairs.sh 0
+#                                    the summary of the runs RESULTS.md cites
 #
 # Each pair boots 7.2-stock, then 7.2+regbuf, in bench-register mode
 # (tests/kernels/run.sh): `regbuf bench register --size 1G --repeat 5` on
 # 2 MiB pages, a 1 GiB page, THP and 4 KiB pages, and of one 2 MiB page
-# (the cost of the system call itself, for the 1 GiB page's ratio). Every result is appended
-# to build-kernel/pairs.jsonl with the kernel and the pair's time stamp, so
-# runs add up across sessions. The summary gives, per backing, the median
+# (the cost of the system call itself, for the 1 GiB page's ratio). Every
+# result is appended to build-kernel/pairs.jsonl (or $PAIRS) with the
+# kernel and the pair's time stamp, so runs add up across sessions. The summary gives, per backing, the median
 # of each kernel's figures, their ratio, and the range of the ratios of
 # the pairs (each patched run against the stock run booted just before it),
 # for the version of kernel/patches in the tree (a hash of the files).
 set -e
 N=${1:-3}
-OUT=build-kernel/pairs.jsonl
+OUT=${PAIRS:-build-kernel/pairs.jsonl}
 # Which version of the series: pairs of other versions are kept but not
 # summarised (SERIES=all summarises every pair, SERIES=<id> one version).
 series=$(cat $(ls kernel/patches/*.patch | sort) | sha256sum | cut -c1-12)
