@@ -18,8 +18,9 @@
  *    common alloc/free pair takes no lock. Caches trade batches of blocks
  *    with a per-class global stack.
  *  - Larger buffers (and spans) come from an address-ordered list of free
- *    extents per slot, coalesced on free, under a pool lock: buffers take
- *    the best fit from below, spans the top of the highest extent.
+ *    extents per slot, coalesced on free, under a pool lock: each takes
+ *    the best fit, buffers of 2 MiB and more from its bottom, spans and
+ *    smaller buffers from its top.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -72,6 +73,12 @@ struct region {
 static inline unsigned span_in_region(uint64_t off)
 {
 	return (unsigned)(off >> SPAN_SHIFT) & (REGION_SPANS - 1);
+}
+
+/* The class of the span holding off (SPAN_FREE: given back). */
+static inline uint8_t *span_class(struct region *rg, uint64_t off)
+{
+	return &rg->cls[span_in_region(off)];
 }
 
 static inline uint16_t *span_state(struct region *rg, uint64_t off, unsigned c)
@@ -368,8 +375,7 @@ static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 	pthread_mutex_unlock(&a->lock);
 	if (off == UINT64_MAX)
 		return -ENOMEM;
-	__atomic_store_n(&rg->cls[span_in_region(off)], (uint8_t)c,
-			 __ATOMIC_RELAXED);
+	__atomic_store_n(span_class(rg, off), (uint8_t)c, __ATOMIC_RELAXED);
 	/* Push high to low so blocks leave in address order. */
 	for (uint64_t i = n; i-- > 0;)
 		g->off[g->nr++] = off + i * bs;
@@ -407,19 +413,18 @@ static void reclaim_spans(struct rb_alloc *a)
 			continue;
 		qsort(g->off, g->nr, sizeof(*g->off), cmp_desc);
 		for (i = 0; i < g->nr; i = j) {
-			uint64_t s = g->off[i] >> SPAN_SHIFT;
+			uint64_t so = g->off[i] & ~(SPAN - 1); /* the span */
 
-			for (j = i; j < g->nr && g->off[j] >> SPAN_SHIFT == s;
-			     j++)
+			for (j = i;
+			     j < g->nr && (g->off[j] & ~(SPAN - 1)) == so; j++)
 				;
 			if (j - i == per_span &&
-			    !ext_give(&a->free[rb_slot_of(a->pool,
-							  s << SPAN_SHIFT)],
-				      s << SPAN_SHIFT, SPAN)) {
+			    !ext_give(&a->free[rb_slot_of(a->pool, so)], so,
+				      SPAN)) {
 				__atomic_store_n(
-					&a->regions[s >>
-						    (REGION_SHIFT - SPAN_SHIFT)]
-						 ->cls[s & (REGION_SPANS - 1)],
+					span_class(
+						a->regions[so >> REGION_SHIFT],
+						so),
 					SPAN_FREE, __ATOMIC_RELAXED);
 				g->spans--;
 				continue; /* its blocks leave the stack */
@@ -769,8 +774,7 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 	rg = __atomic_load_n(&a->regions[off >> REGION_SHIFT],
 			     __ATOMIC_ACQUIRE);
 	if (!rg ||
-	    __atomic_load_n(&rg->cls[span_in_region(off)], __ATOMIC_RELAXED) !=
-		    kind ||
+	    __atomic_load_n(span_class(rg, off), __ATOMIC_RELAXED) != kind ||
 	    (off & (class_size(kind) - 1)) || buf->len > class_size(kind))
 		goto bad;
 	{
