@@ -1,7 +1,8 @@
 #!/bin/sh
 # Inside a guest (tests/kernels/run.sh VERSION bench|bench-register):
 # bench-register: regbuf bench register of 1 GiB on 2 MiB, 1 GiB, THP and
-# 4 KiB pages, and of one 2 MiB page. bench: regbuf bench attach
+# 4 KiB pages, and of one 2 MiB page. bench-trace: kprobe events of the
+# registration path during bench register. bench: regbuf bench attach
 # on a 4 GiB pool of 2 MiB and of 1 GiB pages, as root and as uid 65534
 # (RLIMIT_MEMLOCK raised first: an unprivileged ring is accounted, which on
 # 7.2 makes a clone take a reference per huge page). One line each:
@@ -19,8 +20,31 @@ run() { # who backing
 	*) echo "REGBUF-NOTE bench attach $1 $2: $out" ;;
 	esac
 }
-# what to run: attach (default) or register (regbuf.bench=register)
+# what to run: attach (default), register (regbuf.bench=register) or
+# trace (regbuf.bench=trace)
 what=$(sed -n 's/.*regbuf.bench=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ "$what" = trace ]; then
+	# Where a registration's time goes: kprobe entry and return events of
+	# the registration path, during bench register of one 1 GiB page and
+	# of one 2 MiB page; every event line goes out as REGBUF-TRACE.
+	T=/sys/kernel/tracing
+	mount -t tracefs none $T 2>/dev/null
+	for f in io_sqe_buffers_register io_sqe_buffer_register io_rsrc_node_alloc io_pin_folios pin_user_folios_fast unpin_folio_ranges unpin_user_folio io_alloc_imu __kvmalloc_node_noprof kvfree; do
+		if echo "p:e_$f $f" >>$T/kprobe_events 2>/dev/null; then
+			echo "r:x_$f $f" >>$T/kprobe_events
+		else
+			echo "REGBUF-NOTE no kprobe on $f in this kernel"
+		fi
+	done
+	echo 1 >$T/events/kprobes/enable
+	for sb in 1G:1g 2M:2m; do
+		out=$(build/regbuf bench register --size ${sb%:*} --backing ${sb#*:} --repeat 3 --json 2>&1)
+		echo "REGBUF-BENCH {\"who\":\"root\",${out#\{}"
+	done
+	echo 0 >$T/events/kprobes/enable
+	grep -v '^#' $T/trace | sed 's/^/REGBUF-TRACE /'
+	exit 0
+fi
 if [ "$what" = register ]; then
 	# 1 GiB pools on each backing, as root: the kernel's registration
 	# cost; then one 2 MiB folio, the cost of the call itself

@@ -15,9 +15,10 @@
 set -e
 KERNEL=${1:-${KERNEL:-6.1}}
 # suite: the test suite; bench: tests/kernels/guest-bench.sh (attach at
-# 4 GiB on 2 MiB and 1 GiB pages, as root and as uid 65534), more memory.
+# 4 GiB on 2 MiB and 1 GiB pages, as root and as uid 65534), more memory;
+# bench-register and bench-trace: registration cost, and where it goes.
 MODE=${2:-suite}
-case "$MODE" in suite | bench | bench-register) ;; *) echo "run.sh: mode suite, bench or bench-register" >&2; exit 2 ;; esac
+case "$MODE" in suite | bench | bench-register | bench-trace) ;; *) echo "run.sh: mode suite, bench, bench-register or bench-trace" >&2; exit 2 ;; esac
 # Which Debian suite carries each series, and the image package's name.
 case "$KERNEL" in
 6.1) suite=bookworm-security ;;
@@ -182,6 +183,7 @@ mem=5G huge="hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=640" log=console
 case "$MODE" in
 bench) mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regbuf.bench=attach" log=bench ;;
 bench-register) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=register" log=bench-register ;;
+bench-trace) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=trace" log=bench-trace ;;
 esac
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
 	-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
