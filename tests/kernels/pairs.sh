@@ -15,13 +15,14 @@
 # kernel and the pair's time stamp, so runs add up across sessions. The summary gives, per backing, the median
 # of each kernel's figures, their ratio, and the range of the ratios of
 # the pairs (each patched run against the stock run booted just before it),
-# for the version of kernel/patches in the tree (a hash of the files).
+# for the version of kernel/patches in the tree.
 set -e
 N=${1:-3}
 OUT=${PAIRS:-build-kernel/pairs.jsonl}
-# Which version of the series: pairs of other versions are kept but not
-# summarised (SERIES=all summarises every pair, SERIES=<id> one version).
-series=$(cat $(ls kernel/patches/*.patch | sort) | sha256sum | cut -c1-12)
+# Which version of the series (a hash of the patches' diffs, so that an
+# edit of a commit message keeps it): pairs of other versions are kept but
+# not summarised (SERIES=all summarises every pair, SERIES=<id> one).
+series=$(for f in $(ls kernel/patches/*.patch | sort); do sed -n '/^---$/,$p' "$f"; done | sha256sum | cut -c1-12)
 want=${SERIES:-$series}
 mkdir -p build-kernel
 i=0
