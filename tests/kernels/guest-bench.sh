@@ -20,6 +20,14 @@ run() { # who backing
 	*) echo "REGBUF-NOTE bench attach $1 $2: $out" ;;
 	esac
 }
+# bench register of SIZE on BACKING, as root, one line
+register() { # size backing repeat
+	out=$(build/regbuf bench register --size "$1" --backing "$2" --repeat "$3" --json 2>&1)
+	case "$out" in
+	"{"*) echo "REGBUF-BENCH {\"who\":\"root\",${out#\{}" ;;
+	*) echo "REGBUF-NOTE bench register $1 $2: $out" ;;
+	esac
+}
 # what to run: attach (default), register (regbuf.bench=register) or
 # trace (regbuf.bench=trace)
 what=$(sed -n 's/.*regbuf.bench=\([a-z]*\).*/\1/p' /proc/cmdline)
@@ -37,10 +45,8 @@ if [ "$what" = trace ]; then
 		fi
 	done
 	echo 1 >$T/events/kprobes/enable
-	for sb in 1G:1g 2M:2m; do
-		out=$(build/regbuf bench register --size ${sb%:*} --backing ${sb#*:} --repeat 3 --json 2>&1)
-		echo "REGBUF-BENCH {\"who\":\"root\",${out#\{}"
-	done
+	register 1G 1g 3
+	register 2M 2m 3
 	echo 0 >$T/events/kprobes/enable
 	grep -v '^#' $T/trace | sed 's/^/REGBUF-TRACE /'
 	exit 0
@@ -48,13 +54,10 @@ fi
 if [ "$what" = register ]; then
 	# 1 GiB pools on each backing, as root: the kernel's registration
 	# cost; then one 2 MiB folio, the cost of the call itself
-	for sb in 1G:2m 1G:1g 1G:thp 1G:4k 2M:2m; do
-		out=$(build/regbuf bench register --size ${sb%:*} --backing ${sb#*:} --repeat 5 --json 2>&1)
-		case "$out" in
-		"{"*) echo "REGBUF-BENCH {\"who\":\"root\",${out#\{}" ;;
-		*) echo "REGBUF-NOTE bench register $sb: $out" ;;
-		esac
+	for b in 2m 1g thp 4k; do
+		register 1G $b 5
 	done
+	register 2M 2m 5
 	exit 0
 fi
 for b in 2m 1g; do
