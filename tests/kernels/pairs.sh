@@ -12,10 +12,11 @@
 # 2 MiB pages, a 1 GiB page, THP and 4 KiB pages, and of one 2 MiB page
 # (the cost of the system call itself, for the 1 GiB page's ratio). Every
 # result is appended to build-kernel/pairs.jsonl (or $PAIRS) with the
-# kernel and the pair's time stamp, so runs add up across sessions. The summary gives, per backing, the median
-# of each kernel's figures, their ratio, and the range of the ratios of
-# the pairs (each patched run against the stock run booted just before it),
-# for the version of kernel/patches in the tree.
+# kernel and the pair's time stamp, so runs add up across sessions. The
+# summary gives, per backing, the median of each kernel's figures, their
+# ratio, and the range of the ratios of the pairs (each patched run
+# against the stock run booted just before it), for the version of
+# kernel/patches in the tree.
 set -e
 N=${1:-3}
 OUT=${PAIRS:-build-kernel/pairs.jsonl}
