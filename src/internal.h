@@ -215,6 +215,11 @@ static inline unsigned rb_slot_of(const struct regbuf_pool *p, uint64_t off)
 	return lo;
 }
 
+/* pool.c: test seam, called (when set) after each growth that the growth
+ * policy makes and before it serves its own request, so a test can take
+ * the new memory the way another thread could. */
+extern void (*rb_grow_hook)(struct regbuf_pool *p);
+
 /* backing.c */
 int rb_backing_obtain(struct regbuf_pool *p, const struct regbuf_pool_opts *o);
 int rb_backing_map_fd(struct regbuf_pool *p, int fd, uint64_t size,

@@ -86,6 +86,8 @@ static int check_opts(struct regbuf_pool_opts *o,
 	return 0;
 }
 
+void (*rb_grow_hook)(struct regbuf_pool *p);
+
 static int grow_for(struct regbuf_pool *pool, size_t len, size_t align,
 		    struct regbuf_buf *buf);
 
@@ -318,23 +320,32 @@ RB_EXPORT int regbuf_pool_grow(struct regbuf_pool *pool, size_t len)
  * for len: under the grow lock, try again (another thread may just have
  * grown the pool), else grow by the pool's size (doubling: the 8 chunks a
  * pool may have go a long way) or at least what len needs, capped by
- * max_size, and serve buf from the new memory.
+ * max_size, and serve buf from the new memory. Threads that do not hold
+ * the grow lock may take the new memory before this one does (they
+ * allocate without it): then the pool is full again and grows again, until
+ * buf is served or the pool cannot grow.
  */
+void (*rb_grow_hook)(struct regbuf_pool *p);
+
 static int grow_for(struct regbuf_pool *pool, size_t len, size_t align,
 		    struct regbuf_buf *buf)
 {
-	uint64_t want = rb_align_up(2 * (uint64_t)len + align, 2 * RB_MIB);
+	uint64_t need = rb_align_up(2 * (uint64_t)len + align, 2 * RB_MIB);
 	int ret;
 
 	pthread_mutex_lock(&pool->grow_lock);
-	if (want < pool->size)
-		want = pool->size;
-	ret = rb_alloc_raw(pool, len, align, buf);
-	if (ret == -ENOMEM) {
+	for (;;) {
+		uint64_t want = need < pool->size ? pool->size : need;
+
+		ret = rb_alloc_raw(pool, len, align, buf);
+		if (ret != -ENOMEM)
+			break;
 		if (want > pool->max_size - pool->size)
 			want = pool->max_size - pool->size;
-		if (want >= len && pool_grow_locked(pool, want) >= 0)
-			ret = rb_alloc_raw(pool, len, align, buf);
+		if (want < len || pool_grow_locked(pool, want) < 0)
+			break;
+		if (rb_grow_hook)
+			rb_grow_hook(pool);
 	}
 	pthread_mutex_unlock(&pool->grow_lock);
 	return ret;

@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "harness.h"
+#include "internal.h"
 #include "ring.h"
 #include "sys.h"
 
@@ -159,6 +160,7 @@ struct hammer {
 	struct regbuf_pool *p;
 	int id;
 	unsigned allocs;
+	char why[320]; /* the failing call's error, if one failed */
 };
 
 static pthread_barrier_t all_held;
@@ -173,8 +175,13 @@ static void *grow_hammer(void *arg)
 	for (int i = 0; i < 24; i++) {
 		uint64_t *q;
 
-		if (regbuf_alloc(h->p, MIB, 0, &b[n]))
+		int ret = regbuf_alloc(h->p, MIB, 0, &b[n]);
+
+		if (ret) {
+			snprintf(h->why, sizeof(h->why), "alloc %d: %s (%s)", i,
+				 strerror(-ret), regbuf_last_error());
 			break;
+		}
 		q = b[n].addr;
 		for (size_t k = 0; k < MIB / 8; k += 512)
 			q[k] = (uint64_t)(uintptr_t)q ^ (uint64_t)h->id;
@@ -211,6 +218,15 @@ static void auto_grow(void)
 	for (int i = 0; i < 4; i++) {
 		pthread_join(th[i], NULL);
 		total += h[i].allocs;
+		if (h[i].why[0])
+			fprintf(stderr, "thread %d: %s\n", i, h[i].why);
+	}
+	if (total != 96) {
+		CHECK_EQ(regbuf_pool_info(p, &info), 0);
+		fprintf(stderr,
+			"pool: %llu bytes, %u slots, %u registered, %u chunks; notes: %s\n",
+			(unsigned long long)info.size, info.nr_slots,
+			info.nr_registered_slots, info.nr_chunks, info.notes);
 	}
 	CHECK_EQ(total, 96u);
 	CHECK_EQ(regbuf_pool_info(p, &info), 0);
@@ -254,6 +270,50 @@ static void bad_options(void)
 	CHECK_EQ(regbuf_pool_grow(p, MIB), -EINVAL); /* not GROWABLE */
 	regbuf_pool_destroy(p);
 	printf("  bad growth options refused\n");
+}
+
+/* What another thread can do between a growth and the grower's own
+ * allocation: take all the new memory. The grower grows again and is
+ * served (it used to fail with the pool still far from max_size). */
+static struct regbuf_buf stolen[16];
+static unsigned nr_stolen, steals_left;
+
+static void steal_all(struct regbuf_pool *p)
+{
+	if (!steals_left)
+		return;
+	steals_left--;
+	while (nr_stolen < 16 && !rb_alloc_raw(p, MIB, 0, &stolen[nr_stolen]))
+		nr_stolen++;
+}
+
+static void grown_then_taken(void)
+{
+	struct t_held start = t_held_now();
+	struct regbuf_pool *p = growable(4 * MIB, 64 * MIB);
+	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
+	struct regbuf_buf full[4], b;
+
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(regbuf_alloc(p, MIB, 0, &full[i]), 0);
+	nr_stolen = 0;
+	steals_left = 1;
+	rb_grow_hook = steal_all;
+	CHECK_EQ(regbuf_alloc(p, MIB, 0, &b), 0);
+	rb_grow_hook = NULL;
+	CHECK_EQ(nr_stolen, 4u); /* the first growth, 4 MiB, all taken */
+	CHECK_EQ(regbuf_pool_info(p, &info), 0);
+	CHECK_EQ(info.size, 16 * MIB); /* 4, +4 taken, +8 served */
+	CHECK_EQ(info.nr_registered_slots, info.nr_slots);
+	CHECK_EQ(regbuf_free(p, &b), 0);
+	for (unsigned i = 0; i < nr_stolen; i++)
+		CHECK_EQ(regbuf_free(p, &stolen[i]), 0);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(regbuf_free(p, &full[i]), 0);
+	regbuf_pool_destroy(p);
+	CHECK_HELD_SAME(start);
+	printf("  another thread took a growth's new memory before the "
+	       "grower: the pool grew again and served it\n");
 }
 
 /* Every system call of a growth fails in turn: nothing changes. */
@@ -336,6 +396,7 @@ int main(void)
 	explicit_grow();
 	refused_without_room();
 	auto_grow();
+	grown_then_taken();
 	faults();
 	close(file_fd);
 	return 0;
