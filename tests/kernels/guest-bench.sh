@@ -44,6 +44,20 @@ if [ "$what" = trace ]; then
 			echo "REGBUF-NOTE no kprobe on $f in this kernel"
 		fi
 	done
+	# and those of regbuf.at=f,sym+off,... (REGBUF_TRACE_AT of run.sh): a
+	# function's entry and return, or one code address (at_sym_off) for
+	# a step inlined into a function
+	for a in $(sed -n 's/.*regbuf.at=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' '); do
+		case "$a" in
+		*+*) ev="p:at_$(echo "$a" | tr -c 'A-Za-z0-9_\n' _) $a" ;;
+		*) ev="p:e_$a $a" ;;
+		esac
+		if echo "$ev" >>$T/kprobe_events 2>/dev/null; then
+			case "$a" in *+*) ;; *) echo "r:x_$a $a" >>$T/kprobe_events ;; esac
+		else
+			echo "REGBUF-NOTE no kprobe at $a in this kernel"
+		fi
+	done
 	echo 1 >$T/events/kprobes/enable
 	register 1G 1g 3
 	register 2M 2m 3

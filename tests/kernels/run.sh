@@ -183,7 +183,7 @@ mem=5G huge="hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=640" log=console
 case "$MODE" in
 bench) mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regbuf.bench=attach" log=bench ;;
 bench-register) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=register" log=bench-register ;;
-bench-trace) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=trace" log=bench-trace ;;
+bench-trace) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=trace regbuf.at=${REGBUF_TRACE_AT:-}" log=bench-trace ;;
 esac
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
 	-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \

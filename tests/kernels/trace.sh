@@ -9,7 +9,10 @@
 # page), and prints, for every io_sqe_buffers_register() call that pinned
 # memory, the time from its entry to each later event, in µs. kprobes
 # trap on every event, so the absolute figures are inflated; compare the
-# steps with each other.
+# steps with each other. REGBUF_TRACE_AT=f,sym+off,... adds the entry and
+# return of each function f, and an event at each code address sym+off
+# (at_sym_off), for steps inlined into a function (offsets from objdump -d
+# of the kernel's vmlinux).
 set -e
 K=${1:-7.2+regbuf}
 tests/kernels/run.sh "$K" bench-trace >/dev/null
