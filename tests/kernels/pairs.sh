@@ -6,6 +6,10 @@
 #   tests/kernels/pairs.sh 0         the summary of what is recorded
 #   PAIRS=kernel/results/pairs.jsonl tests/kernels/pairs.sh 0
 #                                    the summary of the runs RESULTS.md cites
+#   SINCE=20261202T183000 ...        only pairs from then on, UNTIL=...
+#                                    only those before (the runs of one
+#                                    machine: emulated speed differs from
+#                                    machine to machine)
 #
 # Each pair boots 7.2-stock, then 7.2+regbuf, in bench-register mode
 # (tests/kernels/run.sh): `regbuf bench register --size 1G --repeat 5` on
@@ -51,15 +55,15 @@ done
 [ -s "$OUT" ] || { echo "pairs.sh: nothing recorded in $OUT yet" >&2; exit 1; }
 
 # Only pairs with both kernels count.
-jq -s -r --arg want "$want" '
+jq -s -r --arg want "$want" --arg since "${SINCE:-}" --arg until "${UNTIL:-}" '
   def median: sort | if length == 0 then null
     elif length % 2 == 1 then .[length / 2 | floor]
     else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def r2: . * 100 | round / 100;
   def ms: if . >= 1 then . * 100 | round / 100 else . * 10000 | round / 10000 end;
-  [.[] | select($want == "all" or .series == $want)]
+  [.[] | select(($want == "all" or .series == $want) and .pair >= $since and ($until == "" or .pair < $until))]
   | [group_by(.pair)[] | select(([.[].kernel] | unique | length) == 2)] as $pairs
-  | "\($pairs | length) pairs of series \($want) (stock booted first in each), medians in ms",
+  | "\($pairs | length) pairs of series \($want)\(if $since != "" then " from \($since)" else "" end)\(if $until != "" then " before \($until)" else "" end) (stock booted first in each), medians in ms",
     "| registered | figure | stock | patched | stock / patched | range over pairs (pairs) |",
     "|---|---|---|---|---|---|",
     ( [1073741824, "2m"], [1073741824, "1g"], [1073741824, "thp"], [1073741824, "4k"], [2097152, "2m"]
