@@ -86,8 +86,6 @@ static int check_opts(struct regbuf_pool_opts *o,
 	return 0;
 }
 
-void (*rb_grow_hook)(struct regbuf_pool *p);
-
 static int grow_for(struct regbuf_pool *pool, size_t len, size_t align,
 		    struct regbuf_buf *buf);
 
