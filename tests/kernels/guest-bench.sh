@@ -37,17 +37,11 @@ if [ "$what" = trace ]; then
 	# of one 2 MiB page; every event line goes out as REGBUF-TRACE.
 	T=/sys/kernel/tracing
 	mount -t tracefs none $T 2>/dev/null
-	for f in io_sqe_buffers_register io_sqe_buffer_register io_rsrc_node_alloc io_pin_folios pin_user_folios_fast unpin_folio_ranges unpin_user_folio io_alloc_imu __kvmalloc_node_noprof kvfree; do
-		if echo "p:e_$f $f" >>$T/kprobe_events 2>/dev/null; then
-			echo "r:x_$f $f" >>$T/kprobe_events
-		else
-			echo "REGBUF-NOTE no kprobe on $f in this kernel"
-		fi
-	done
-	# and those of regbuf.at=f,sym+off,... (REGBUF_TRACE_AT of run.sh): a
-	# function's entry and return, or one code address (at_sym_off) for
-	# a step inlined into a function
-	for a in $(sed -n 's/.*regbuf.at=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' '); do
+	# Each function's entry (e_f) and return (x_f); regbuf.at=f,sym+off,...
+	# (REGBUF_TRACE_AT of run.sh) adds more functions, or code addresses
+	# (at_sym_off) for steps inlined into a function.
+	for a in io_sqe_buffers_register io_sqe_buffer_register io_rsrc_node_alloc io_pin_folios pin_user_folios_fast unpin_folio_ranges unpin_user_folio io_alloc_imu __kvmalloc_node_noprof kvfree \
+		$(sed -n 's/.*regbuf.at=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' '); do
 		case "$a" in
 		*+*) ev="p:at_$(echo "$a" | tr -c 'A-Za-z0-9_\n' _) $a" ;;
 		*) ev="p:e_$a $a" ;;
