@@ -378,39 +378,57 @@ static void churn_then_any_size(void)
 /*
  * A size class in use holds 128 KiB spans, not 2 MiB: one live block of
  * each of the nine classes leaves all but nine spans of a 2 MiB pool to a
- * single buffer. Buffers of 2 MiB and more take the bottom of their hole,
- * smaller ones and spans its top, so the two kinds do not interleave.
+ * single buffer. A buffer lies against the shorter neighbour of its hole,
+ * so that what is left of the hole touches the longer one and joins it
+ * when it is freed.
  */
 static void small_spans_and_placement(void)
 {
 	struct regbuf_pool *p = mkpool(2 << 20, 0, REGBUF_BACKING_PAGES);
 	struct regbuf_pool *q = mkpool(8 << 20, 0, REGBUF_BACKING_PAGES);
-	struct regbuf_buf cls[9], big, small, huge;
+	struct regbuf_buf cls[9], a, b, c, d, small;
 	char *base = regbuf_pool_base(q);
 
-	for (unsigned c = 0; c < 9; c++)
-		CHECK_EQ(regbuf_alloc(p, 512u << c, 512u << c, &cls[c]), 0);
-	CHECK_EQ(regbuf_alloc(p, (2 << 20) - 9 * (128 << 10), 0, &big), 0);
+	for (unsigned i = 0; i < 9; i++)
+		CHECK_EQ(regbuf_alloc(p, 512u << i, 512u << i, &cls[i]), 0);
+	CHECK_EQ(regbuf_alloc(p, (2 << 20) - 9 * (128 << 10), 0, &a), 0);
 	CHECK_EQ(regbuf_alloc(p, 4096, 0, &small), 0); /* its class's span */
-	CHECK_EQ(regbuf_free(p, &big), 0);
+	CHECK_EQ(regbuf_free(p, &a), 0);
 	CHECK_EQ(regbuf_free(p, &small), 0);
-	for (unsigned c = 0; c < 9; c++)
-		CHECK_EQ(regbuf_free(p, &cls[c]), 0);
+	for (unsigned i = 0; i < 9; i++)
+		CHECK_EQ(regbuf_free(p, &cls[i]), 0);
 	regbuf_pool_destroy(p);
 
-	CHECK_EQ(regbuf_alloc(q, 1 << 20, 0, &small), 0);
-	CHECK_EQ(regbuf_alloc(q, 3 << 20, 0, &huge), 0);
-	CHECK_EQ(regbuf_alloc(q, 4096, 0, &big), 0);
-	CHECK(huge.addr == base);
-	CHECK(small.addr == base + (7 << 20));
-	CHECK((char *)big.addr >= base + (3 << 20) &&
-	      (char *)big.addr < base + (7 << 20) - 4096 + 1);
+	/*
+	 * 8 MiB: a (1 MiB) takes the bottom of the empty slot (two equal
+	 * edges); b (3 MiB) the top (the slot's edge is shorter than a);
+	 * c (2 MiB) lies against a, the shorter neighbour, so the 2 MiB left
+	 * touch b. Freeing b then leaves one 5 MiB hole: a 5 MiB buffer fits.
+	 * (From the bottom, c would have left 2 + 3 MiB in two holes.)
+	 */
+	CHECK_EQ(regbuf_alloc(q, 1 << 20, 0, &a), 0);
+	CHECK_EQ(regbuf_alloc(q, 3 << 20, 0, &b), 0);
+	CHECK_EQ(regbuf_alloc(q, 2 << 20, 0, &c), 0);
+	CHECK(a.addr == base);
+	CHECK(b.addr == base + (5 << 20));
+	CHECK(c.addr == base + (1 << 20));
+	CHECK_EQ(regbuf_free(q, &b), 0);
+	CHECK_EQ(regbuf_alloc(q, 5 << 20, 0, &d), 0);
+	CHECK(d.addr == base + (3 << 20));
+	/* A span takes the top of its hole: here the only hole is gone, so
+	 * the pool is full. */
+	CHECK_EQ(regbuf_alloc(q, 4096, 0, &small), -ENOMEM);
+	CHECK_EQ(regbuf_free(q, &c), 0);
+	CHECK_EQ(regbuf_alloc(q, 4096, 0, &small), 0);
+	CHECK((char *)small.addr >= base + (3 << 20) - (128 << 10) &&
+	      (char *)small.addr < base + (3 << 20));
 	CHECK_EQ(regbuf_free(q, &small), 0);
-	CHECK_EQ(regbuf_free(q, &huge), 0);
-	CHECK_EQ(regbuf_free(q, &big), 0);
+	CHECK_EQ(regbuf_free(q, &d), 0);
+	CHECK_EQ(regbuf_free(q, &a), 0);
 	regbuf_pool_destroy(q);
 	printf("  one block of each class holds 9 x 128 KiB of a 2 MiB pool; "
-	       "buffers from 2 MiB up fill holes from below, smaller ones from above\n");
+	       "a buffer lies against its hole's shorter neighbour, so the rest "
+	       "joins the longer one when it is freed\n");
 }
 
 int main(void)
