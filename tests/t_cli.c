@@ -30,6 +30,39 @@ static int sh(const char *fmt, ...)
 	return t_popen(out, sizeof(out), full);
 }
 
+/* A number after "key": in out, or -1. */
+static double json_field(const char *key)
+{
+	char pat[128];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(out, pat);
+	return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+/*
+ * bench alloc's fill at the first failure does not depend on timing, so
+ * it can be checked: regbuf places the same requests no worse than plain
+ * best fit, which does no better than an allocator that could move
+ * buffers.
+ */
+static void bench_alloc_fill(void)
+{
+	double fill, held, best, moving;
+
+	CHECK_EQ(sh("regbuf bench alloc --repeat 1 --json"), 0);
+	fill = json_field("fill_at_first_failure");
+	held = json_field("held_at_first_failure");
+	best = json_field("best_fit_fill_at_first_failure");
+	moving = json_field("moving_fill_at_first_failure");
+	CHECK(best > 0.5 && best <= moving && moving <= 1);
+	CHECK(fill >= best && held >= fill && held <= 1);
+	printf("  bench alloc: fill at the first failure %.1f %%, plain best "
+	       "fit %.1f %%, movable buffers %.1f %%\n",
+	       fill * 100, best * 100, moving * 100);
+}
+
 int main(void)
 {
 	static const char *const keys[] = {
@@ -153,5 +186,6 @@ int main(void)
 		       "tried\n");
 	}
 	stderr_too = false;
+	bench_alloc_fill();
 	return 0;
 }

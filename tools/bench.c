@@ -23,7 +23,9 @@ const char bench_usage[] =
 	"  register [--size S] [--backing 1g|2m|thp|4k]  pool registration vs raw vs naive\n"
 	"  attach   [--size S] [--rings N] [--backing B]  attach by clone vs registering per ring\n"
 	"  mixed    [--size S]               one mixed-backing buffer vs the plan\n"
-	"  alloc    [--threads T]            regbuf_alloc/free vs malloc vs a mutex free list\n"
+	"  alloc    [--threads T] [--planner] regbuf_alloc/free vs malloc vs a mutex free list;\n"
+	"                                    fill at the first failure vs best fit (--planner:\n"
+	"                                    and vs two placement planners, slow)\n"
 	"  io       [--target PATH|auto [--fill]] [--bs B] [--qd Q] [--seconds S]\n"
 	"                                    CPU per O_DIRECT read by buffer kind\n"
 	"  sink     [--conns C] [--seconds S]  receive-to-file with WRITE_FIXED from\n"
@@ -470,158 +472,6 @@ static double run_alloc(int kind, int threads, struct regbuf_pool *pool,
 	return sum / threads;
 }
 
-/*
- * Fragmentation under a mixed workload: random sizes (half 512 B..16 KiB,
- * a third 16 KiB..1 MiB, the rest 1..8 MiB), allocated and freed at
- * random with allocation slightly more likely, on a fresh 64 MiB pool until
- * the first allocation fails. Until that failure the requests do not depend
- * on the allocator, so the same sequence also runs against two references
- * that keep no metadata and round to 4 KiB: plain best fit (what an
- * allocator that never moves a buffer gets with the classic policy), and
- * the bound of an allocator that could move buffers (it fails only when
- * the free bytes are fewer than asked for).
- */
-enum { FILL_SEEDS = 41, MAXLIVE = 16384 };
-#define FILL_POOL (64ULL << 20)
-
-struct mix {
-	uint64_t x;
-};
-
-/* The next event with n buffers live: a free of *victim (returns true) or
- * an allocation of *len bytes. */
-static bool mix_next(struct mix *m, unsigned n, unsigned *victim, size_t *len)
-{
-	uint64_t x = m->x;
-
-	x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-	m->x = x;
-	if (n && (x % 100 >= 55 || n == MAXLIVE)) {
-		*victim = (unsigned)((x >> 20) % n);
-		return true;
-	}
-	unsigned c = (unsigned)((x >> 8) % 100);
-	uint64_t r = x >> 24;
-
-	*len = c < 50	? 512 + r % (16384 - 512)
-	       : c < 85 ? 16384 + r % ((1 << 20) - 16384)
-			: (1 << 20) + r % (7 << 20);
-	return false;
-}
-
-struct fill {
-	double asked,
-		held; /* at the first failure, as a fraction of the pool */
-};
-
-static struct fill fill_regbuf(unsigned seed)
-{
-	static struct regbuf_buf live[MAXLIVE];
-	struct regbuf_pool_opts po;
-	struct regbuf_pool *pool;
-	struct mix m = {seed * 0x9e3779b97f4a7c15ULL + 1};
-	struct fill f = {-1, -1};
-	uint64_t bytes = 0;
-	unsigned n = 0, k;
-	size_t len;
-
-	regbuf_pool_opts_init(&po);
-	po.size = FILL_POOL;
-	if (regbuf_pool_create(&po, &pool))
-		return f;
-	for (unsigned step = 0; step < 10000000; step++) {
-		if (mix_next(&m, n, &k, &len)) {
-			bytes -= live[k].len;
-			regbuf_free(pool, &live[k]);
-			live[k] = live[--n];
-			continue;
-		}
-		if (regbuf_alloc(pool, len, 0, &live[n])) {
-			struct regbuf_alloc_stats st = {.struct_size =
-								sizeof(st)};
-
-			regbuf_alloc_stats(pool, &st);
-			f.asked = (double)bytes / (double)FILL_POOL;
-			f.held = (double)st.bytes_in_use / (double)FILL_POOL;
-			break;
-		}
-		bytes += len;
-		n++;
-	}
-	while (n)
-		regbuf_free(pool, &live[--n]);
-	regbuf_pool_destroy(pool);
-	return f;
-}
-
-/* The references, on an address-ordered array of free extents. */
-static double fill_reference(unsigned seed, bool moving)
-{
-	static struct {
-		uint64_t off, len, req;
-	} live[MAXLIVE];
-	static struct {
-		uint64_t off, len;
-	} ext[MAXLIVE + 1];
-	struct mix m = {seed * 0x9e3779b97f4a7c15ULL + 1};
-	uint64_t bytes = 0, used = 0;
-	unsigned n = 0, ne = 1, k, i;
-	size_t len;
-
-	ext[0].off = 0, ext[0].len = FILL_POOL;
-	for (unsigned step = 0; step < 10000000; step++) {
-		if (mix_next(&m, n, &k, &len)) {
-			uint64_t off = live[k].off, sz = live[k].len;
-
-			bytes -= live[k].req, used -= sz;
-			live[k] = live[--n];
-			if (moving)
-				continue;
-			for (i = 0; i < ne && ext[i].off < off; i++)
-				;
-			memmove(&ext[i + 1], &ext[i], (ne - i) * sizeof(*ext));
-			ext[i].off = off, ext[i].len = sz, ne++;
-			if (i + 1 < ne && off + sz == ext[i + 1].off) {
-				ext[i].len += ext[i + 1].len;
-				memmove(&ext[i + 1], &ext[i + 2],
-					(ne - i - 2) * sizeof(*ext));
-				ne--;
-			}
-			if (i > 0 && ext[i - 1].off + ext[i - 1].len == off) {
-				ext[i - 1].len += ext[i].len;
-				memmove(&ext[i], &ext[i + 1],
-					(ne - i - 1) * sizeof(*ext));
-				ne--;
-			}
-			continue;
-		}
-		uint64_t sz = (len + 4095) & ~4095ULL;
-		unsigned best = ne;
-
-		/* The moving bound counts bytes only. */
-		if (moving && FILL_POOL - used < sz)
-			return (double)bytes / (double)FILL_POOL;
-		live[n].len = sz, live[n].req = len, live[n].off = 0;
-		bytes += len, used += sz, n++;
-		if (moving)
-			continue;
-		for (i = 0; i < ne; i++)
-			if (ext[i].len >= sz &&
-			    (best == ne || ext[i].len < ext[best].len))
-				best = i;
-		if (best == ne)
-			return (double)(bytes - len) / (double)FILL_POOL;
-		live[n - 1].off = ext[best].off;
-		ext[best].off += sz, ext[best].len -= sz;
-		if (!ext[best].len) {
-			memmove(&ext[best], &ext[best + 1],
-				(ne - best - 1) * sizeof(*ext));
-			ne--;
-		}
-	}
-	return -1;
-}
-
 static int bench_alloc(struct opts *o)
 {
 	struct regbuf_pool_opts po;
@@ -648,22 +498,12 @@ static int bench_alloc(struct opts *o)
 		mf[r] = run_alloc(2, o->threads, NULL, &m, &err);
 	}
 	double a = median(rb, r), b = median(ml, r), c = median(mf, r);
-	double asked[FILL_SEEDS], rounded[FILL_SEEDS], best[FILL_SEEDS],
-		moving[FILL_SEEDS];
+	struct frag f;
 
-	for (unsigned k = 0; k < FILL_SEEDS; k++) {
-		struct fill f = fill_regbuf(k + 1);
-
-		asked[k] = f.asked;
-		rounded[k] = f.held;
-		best[k] = fill_reference(k + 1, false);
-		moving[k] = fill_reference(k + 1, true);
+	if (bench_frag(&f, o->planner)) {
+		fprintf(stderr, "bench alloc: out of memory\n");
+		err++;
 	}
-	double fill = median(asked, FILL_SEEDS),
-	       held = median(rounded, FILL_SEEDS),
-	       ref_best = median(best, FILL_SEEDS),
-	       ref_moving = median(moving, FILL_SEEDS);
-
 	if (o->json) {
 		struct json j;
 
@@ -673,11 +513,17 @@ static int bench_alloc(struct opts *o)
 		json_num(&j, "regbuf_ns_per_pair", a);
 		json_num(&j, "malloc_ns_per_pair", b);
 		json_num(&j, "mutex_freelist_ns_per_pair", c);
-		json_num(&j, "fill_at_first_failure", fill);
-		json_num(&j, "held_at_first_failure", held);
-		json_num(&j, "best_fit_fill_at_first_failure", ref_best);
-		json_num(&j, "moving_fill_at_first_failure", ref_moving);
-		json_int(&j, "fill_seeds", FILL_SEEDS);
+		json_num(&j, "fill_at_first_failure", f.regbuf.asked);
+		json_num(&j, "held_at_first_failure", f.regbuf.held);
+		json_num(&j, "best_fit_fill_at_first_failure", f.best_fit);
+		json_num(&j, "moving_fill_at_first_failure", f.moving);
+		if (o->planner) {
+			json_num(&j, "planner_fill_at_first_failure",
+				 f.planner);
+			json_num(&j, "foresight_fill_at_first_failure",
+				 f.foresight);
+		}
+		json_int(&j, "fill_seeds", FRAG_SEEDS);
 		json_int(&j, "errors", err);
 		json_int(&j, "repeat", r);
 		json_end(&j);
@@ -688,9 +534,12 @@ static int bench_alloc(struct opts *o)
 		printf("  %-22s %7.1f ns per pair\n", "glibc malloc/free", b);
 		printf("  %-22s %7.1f ns per pair\n", "mutex free list", c);
 		printf("  mixed 512 B..8 MiB workload on 64 MiB: first failure with %.0f%% of the pool asked for, %.0f%% handed out (median of %d seeds)\n",
-		       fill * 100, held * 100, FILL_SEEDS);
+		       f.regbuf.asked * 100, f.regbuf.held * 100, FRAG_SEEDS);
 		printf("  the same requests: %.0f%% with plain best fit, %.0f%% if buffers could move\n",
-		       ref_best * 100, ref_moving * 100);
+		       f.best_fit * 100, f.moving * 100);
+		if (o->planner)
+			printf("  placed by a planner that knows the workload's distribution %.0f%%, by one shown the future %.0f%%\n",
+			       f.planner * 100, f.foresight * 100);
 		if (err)
 			printf("  %d errors!\n", err);
 	}
@@ -747,6 +596,8 @@ int cmd_bench(int argc, char **argv)
 			o.target = v, i++;
 		else if (!strcmp(argv[i], "--fill"))
 			o.fill = true;
+		else if (!strcmp(argv[i], "--planner"))
+			o.planner = true;
 		else if (!strcmp(argv[i], "--conns") && v)
 			o.conns = atoi(v), i++;
 		else
