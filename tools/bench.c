@@ -517,6 +517,8 @@ static int bench_alloc(struct opts *o)
 		json_num(&j, "held_at_first_failure", f.regbuf.held);
 		json_num(&j, "best_fit_fill_at_first_failure", f.best_fit);
 		json_num(&j, "moving_fill_at_first_failure", f.moving);
+		json_num(&j, "view_4k_fill_at_first_failure", f.view_4k);
+		json_num(&j, "view_2m_fill_at_first_failure", f.view_2m);
 		if (o->planner) {
 			json_num(&j, "planner_fill_at_first_failure",
 				 f.planner);
@@ -537,6 +539,8 @@ static int bench_alloc(struct opts *o)
 		       f.regbuf.asked * 100, f.regbuf.held * 100, FRAG_SEEDS);
 		printf("  the same requests: %.0f%% with plain best fit, %.0f%% if buffers could move\n",
 		       f.best_fit * 100, f.moving * 100);
+		printf("  if free pages could be gathered into a new registered view: %.0f%% with 4 KiB pages, %.0f%% with 2 MiB pages\n",
+		       f.view_4k * 100, f.view_2m * 100);
 		if (o->planner)
 			printf("  placed by a planner that knows the workload's distribution %.0f%%, by one shown the future %.0f%%\n",
 			       f.planner * 100, f.foresight * 100);

@@ -30,6 +30,7 @@ struct frag_one {
 struct frag {
 	struct frag_one regbuf;
 	double best_fit, moving;
+	double view_4k, view_2m;   /* whole free pages gathered into a view */
 	double planner, foresight; /* -1: not run */
 };
 

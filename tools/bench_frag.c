@@ -15,6 +15,10 @@
  *  - plain best fit: the bottom of the smallest hole that holds the buffer;
  *  - the bound of an allocator that could move buffers: it fails only when
  *    fewer bytes are free than asked for;
+ *  - a what-if: a buffer that finds no hole is gathered from whole free
+ *    pages (4 KiB, or 2 MiB) anywhere in the pool into a new view, as a
+ *    shared pool could by mapping those pages again side by side and
+ *    registering the mapping as a buffer of its own;
  *  - with --planner, two planners, to tell what placement could still win.
  *    Both place each buffer of 1 MiB or more by following regbuf's choice
  *    and the two ends of each of the three smallest holes that hold it
@@ -39,10 +43,12 @@
 #define FILL_POOL (64ULL << 20)
 enum {
 	MAXLIVE = 16384,
-	ROLLOUTS = 128,	 /* per candidate, for the planner */
-	HORIZON = 600,	 /* events per rollout */
-	CANDIDATES = 3,	 /* smallest holes tried, both ends each */
-	FORESIGHT = 1500 /* events the second planner looks ahead */
+	ROLLOUTS = 128,	  /* per candidate, for the planner */
+	HORIZON = 600,	  /* events per rollout */
+	CANDIDATES = 3,	  /* smallest holes tried, both ends each */
+	FORESIGHT = 1500, /* events the second planner looks ahead */
+	SEG_CAP = 4 * MAXLIVE,
+	VIEW_PIECES = 64
 };
 #define PLAN_FROM (1ULL << 20)
 
@@ -133,6 +139,15 @@ struct seg {
 
 struct live {
 	uint64_t off, len, req;
+	unsigned view; /* 0, or 1 + its entry in the model's views */
+};
+
+/* A buffer made of pieces of free pages gathered into a new view. */
+struct view {
+	unsigned np;
+	struct {
+		uint64_t off, len;
+	} p[VIEW_PIECES];
 };
 
 struct model {
@@ -140,14 +155,17 @@ struct model {
 	unsigned ns;
 	struct live *live;
 	unsigned n;
-	uint64_t bytes; /* asked for, live */
+	uint64_t bytes;	    /* asked for, live */
+	struct view *views; /* with page: views in use and free */
+	unsigned nviews, *free_views, nfree;
 };
 
 enum place { BOTTOM, NEIGHBOUR };
 
 static int model_init(struct model *m)
 {
-	m->seg = malloc((2 * MAXLIVE + 1) * sizeof(*m->seg));
+	memset(m, 0, sizeof(*m));
+	m->seg = malloc(SEG_CAP * sizeof(*m->seg));
 	m->live = malloc(MAXLIVE * sizeof(*m->live));
 	if (!m->seg || !m->live) {
 		free(m->seg);
@@ -156,8 +174,6 @@ static int model_init(struct model *m)
 	}
 	m->seg[0] = (struct seg){0, FILL_POOL, true};
 	m->ns = 1;
-	m->n = 0;
-	m->bytes = 0;
 	return 0;
 }
 
@@ -165,6 +181,8 @@ static void model_destroy(struct model *m)
 {
 	free(m->seg);
 	free(m->live);
+	free(m->views);
+	free(m->free_views);
 }
 
 static void model_copy(struct model *to, const struct model *from)
@@ -182,30 +200,70 @@ static void seg_remove(struct model *m, unsigned i)
 	m->ns--;
 }
 
-static void model_free(struct model *m, unsigned k)
+/* The segment that starts at or holds off. */
+static unsigned seg_at(const struct model *m, uint64_t off)
 {
-	uint64_t off = m->live[k].off;
 	unsigned lo = 0, hi = m->ns;
 
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
 
-		if (m->seg[mid].off < off)
+		if (m->seg[mid].off <= off)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	m->seg[lo].hole = true;
-	if (lo + 1 < m->ns && m->seg[lo + 1].hole) {
-		m->seg[lo].len += m->seg[lo + 1].len;
-		seg_remove(m, lo + 1);
+	return lo - 1;
+}
+
+static void seg_free(struct model *m, uint64_t off)
+{
+	unsigned i = seg_at(m, off);
+
+	m->seg[i].hole = true;
+	if (i + 1 < m->ns && m->seg[i + 1].hole) {
+		m->seg[i].len += m->seg[i + 1].len;
+		seg_remove(m, i + 1);
 	}
-	if (lo > 0 && m->seg[lo - 1].hole) {
-		m->seg[lo - 1].len += m->seg[lo].len;
-		seg_remove(m, lo);
+	if (i > 0 && m->seg[i - 1].hole) {
+		m->seg[i - 1].len += m->seg[i].len;
+		seg_remove(m, i);
 	}
-	m->bytes -= m->live[k].req;
-	m->live[k] = m->live[--m->n];
+}
+
+/* Take [off, off + len) out of hole i, which holds it. */
+static void seg_take(struct model *m, unsigned i, uint64_t off, uint64_t len)
+{
+	struct seg h = m->seg[i], part[3];
+	unsigned k = 0;
+
+	if (off > h.off)
+		part[k++] = (struct seg){h.off, off - h.off, true};
+	part[k++] = (struct seg){off, len, false};
+	if (off + len < h.off + h.len)
+		part[k++] = (struct seg){off + len, h.off + h.len - off - len,
+					 true};
+	memmove(&m->seg[i + k], &m->seg[i + 1],
+		(m->ns - i - 1) * sizeof(*m->seg));
+	memcpy(&m->seg[i], part, k * sizeof(*part));
+	m->ns += k - 1;
+}
+
+static void model_free(struct model *m, unsigned k)
+{
+	struct live *b = &m->live[k];
+
+	if (b->view) {
+		struct view *v = &m->views[b->view - 1];
+
+		for (unsigned p = 0; p < v->np; p++)
+			seg_free(m, v->p[p].off);
+		m->free_views[m->nfree++] = b->view - 1;
+	} else {
+		seg_free(m, b->off);
+	}
+	m->bytes -= b->req;
+	*b = m->live[--m->n];
 }
 
 /* The length of segment j, or 0 beyond the pool's edges. */
@@ -235,25 +293,71 @@ static bool neighbour_low(const struct model *m, long i)
 static void model_put(struct model *m, unsigned i, bool low, uint64_t sz,
 		      size_t req)
 {
-	struct seg *s = &m->seg[i];
-	uint64_t off = s->off;
+	uint64_t off = low ? m->seg[i].off : m->seg[i].off + m->seg[i].len - sz;
 
-	if (s->len == sz) {
-		s->hole = false;
-	} else {
-		memmove(s + 1, s, (m->ns - i) * sizeof(*s));
-		m->ns++;
-		if (low) {
-			s[0] = (struct seg){off, sz, false};
-			s[1].off += sz, s[1].len -= sz;
-		} else {
-			s[0].len -= sz;
-			off = s[0].off + s[0].len;
-			s[1] = (struct seg){off, sz, false};
-		}
-	}
-	m->live[m->n++] = (struct live){off, sz, req};
+	seg_take(m, i, off, sz);
+	m->live[m->n++] = (struct live){off, sz, req, 0};
 	m->bytes += req;
+}
+
+/*
+ * The what-if of a new view: sz bytes from whole free pages of page bytes
+ * anywhere in the pool, smallest holes first (a view maps them again side
+ * by side and is registered as a buffer of its own). -1 if too few.
+ */
+static int model_view(struct model *m, uint64_t page, uint64_t sz, size_t req)
+{
+	uint64_t need = (sz + page - 1) / page * page, have = 0;
+	struct view v = {0};
+	unsigned idx;
+
+	while (have < need) {
+		long best = -1;
+		uint64_t lo = 0, hi = 0;
+
+		/* The smallest hole not yet used that has a whole page. */
+		for (unsigned i = 0; i < m->ns; i++) {
+			uint64_t a = (m->seg[i].off + page - 1) / page * page,
+				 b = (m->seg[i].off + m->seg[i].len) / page *
+				     page;
+
+			if (!m->seg[i].hole || b <= a ||
+			    (best >= 0 && m->seg[i].len >= m->seg[best].len))
+				continue;
+			best = i, lo = a, hi = b;
+		}
+		if (best < 0 || v.np == VIEW_PIECES || m->ns + 2 >= SEG_CAP)
+			goto undo;
+		if (hi - lo > need - have)
+			hi = lo + need - have;
+		seg_take(m, (unsigned)best, lo, hi - lo);
+		v.p[v.np].off = lo, v.p[v.np].len = hi - lo, v.np++;
+		have += hi - lo;
+	}
+	if (m->nfree) {
+		idx = m->free_views[--m->nfree];
+	} else {
+		struct view *nv =
+			realloc(m->views, (m->nviews + 1) * sizeof(*nv));
+		unsigned *nf =
+			realloc(m->free_views, (m->nviews + 1) * sizeof(*nf));
+
+		if (nv)
+			m->views = nv;
+		if (nf)
+			m->free_views = nf;
+		if (!nv || !nf)
+			goto undo;
+		idx = m->nviews++;
+	}
+	m->views[idx] = v;
+	m->live[m->n++] = (struct live){v.p[0].off, need, req, idx + 1};
+	m->bytes += req;
+	return 0;
+undo:
+	while (v.np)
+		seg_free(m, v.p[--v.np].off);
+	return -1;
 }
 
 /* Events until the first failure (at most horizon) with every buffer
@@ -358,7 +462,8 @@ static void plan(struct planner *p, const struct model *m, uint64_t sz,
 }
 
 /* The share of the pool asked for at the first failure in the model. */
-static double fill_model(unsigned seed, enum place place, struct planner *p)
+static double fill_model(unsigned seed, enum place place, struct planner *p,
+			 uint64_t page)
 {
 	struct model m;
 	struct mix x = mix_seed(seed);
@@ -377,6 +482,8 @@ static double fill_model(unsigned seed, enum place place, struct planner *p)
 		long i = model_best(&m, sz);
 		bool low = true;
 
+		if (i < 0 && page && !model_view(&m, page, sz, len))
+			continue;
 		if (i < 0) {
 			fill = (double)m.bytes / (double)FILL_POOL;
 			break;
@@ -419,7 +526,8 @@ static double fill_moving(unsigned seed)
 int bench_frag(struct frag *f, bool planners)
 {
 	double asked[FRAG_SEEDS], held[FRAG_SEEDS], best[FRAG_SEEDS],
-		moving[FRAG_SEEDS], plan_d[FRAG_SEEDS], plan_f[FRAG_SEEDS];
+		moving[FRAG_SEEDS], plan_d[FRAG_SEEDS], plan_f[FRAG_SEEDS],
+		view_4k[FRAG_SEEDS], view_2m[FRAG_SEEDS];
 	struct planner p = {.fresh = {0x2545f4914f6cdd1dULL}};
 
 	if (planners && model_init(&p.scratch))
@@ -429,19 +537,23 @@ int bench_frag(struct frag *f, bool planners)
 
 		asked[k] = r.asked;
 		held[k] = r.held;
-		best[k] = fill_model(k + 1, BOTTOM, NULL);
+		best[k] = fill_model(k + 1, BOTTOM, NULL, 0);
+		view_4k[k] = fill_model(k + 1, NEIGHBOUR, NULL, 4096);
+		view_2m[k] = fill_model(k + 1, NEIGHBOUR, NULL, 2 << 20);
 		moving[k] = fill_moving(k + 1);
 		if (!planners)
 			continue;
 		p.foresight = false;
-		plan_d[k] = fill_model(k + 1, NEIGHBOUR, &p);
+		plan_d[k] = fill_model(k + 1, NEIGHBOUR, &p, 0);
 		p.foresight = true;
-		plan_f[k] = fill_model(k + 1, NEIGHBOUR, &p);
+		plan_f[k] = fill_model(k + 1, NEIGHBOUR, &p, 0);
 	}
 	f->regbuf.asked = median(asked, FRAG_SEEDS);
 	f->regbuf.held = median(held, FRAG_SEEDS);
 	f->best_fit = median(best, FRAG_SEEDS);
 	f->moving = median(moving, FRAG_SEEDS);
+	f->view_4k = median(view_4k, FRAG_SEEDS);
+	f->view_2m = median(view_2m, FRAG_SEEDS);
 	f->planner = f->foresight = -1;
 	if (planners) {
 		f->planner = median(plan_d, FRAG_SEEDS);
