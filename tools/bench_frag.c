@@ -18,7 +18,7 @@
  *  - a what-if: a buffer that finds no hole is gathered from whole free
  *    pages (4 KiB, or 2 MiB) anywhere in the pool into a new view, as a
  *    shared pool could by mapping those pages again side by side and
- *    registering the mapping as a buffer of its own;
+ *    registering the mapping as a buffer of its own (at most 64 pieces);
  *  - with --planner, two planners, to tell what placement could still win.
  *    Both place each buffer of 1 MiB or more by following regbuf's choice
  *    and the two ends of each of the three smallest holes that hold it
