@@ -295,12 +295,13 @@ static uint64_t neighbour_len(const struct rb_alloc *a, unsigned s,
  * hole's two neighbours (the bottom when they are equal), so that what is
  * left of the hole touches the longer one: when that neighbour is freed,
  * the two make one large hole, rather than a large hole walled off from a
- * small one. Every buffer is as likely to be freed next as any other, so
- * the longer neighbour is the one that would give the larger hole. (On
- * bench alloc's mixed workload this adds half a point of fill at the
- * first failure, on average over 3000 request sequences the bench does
- * not use, to buffers of 2 MiB and more from the bottom and smaller ones
- * from the top; no other placement tried did better: docs/allocator.md.)
+ * small one. The allocator cannot tell which buffer goes first; taking
+ * each as likely as any other, the longer neighbour is the one that would
+ * give the larger hole. (On bench alloc's mixed workload this adds half a
+ * point of fill at the first failure, on average over 3000 request
+ * sequences the bench does not use, to buffers of 2 MiB and more from the
+ * bottom and smaller ones from the top; no other placement tried did
+ * clearly better: docs/allocator.md.)
  */
 static uint64_t ext_take(struct rb_alloc *a, unsigned s, uint64_t len,
 			 uint64_t align, uint64_t base, bool span)
