@@ -315,7 +315,7 @@ static int model_view(struct model *m, uint64_t page, uint64_t sz, size_t req)
 		long best = -1;
 		uint64_t lo = 0, hi = 0;
 
-		/* The smallest hole not yet used that has a whole page. */
+		/* The smallest hole with a whole page in it. */
 		for (unsigned i = 0; i < m->ns; i++) {
 			uint64_t a = (m->seg[i].off + page - 1) / page * page,
 				 b = (m->seg[i].off + m->seg[i].len) / page *
@@ -529,6 +529,7 @@ int bench_frag(struct frag *f, bool planners)
 		moving[FRAG_SEEDS], plan_d[FRAG_SEEDS], plan_f[FRAG_SEEDS],
 		view_4k[FRAG_SEEDS], view_2m[FRAG_SEEDS];
 	struct planner p = {.fresh = {0x2545f4914f6cdd1dULL}};
+	bool failed = false; /* a run could not be made (no memory) */
 
 	if (planners && model_init(&p.scratch))
 		return -1;
@@ -541,12 +542,15 @@ int bench_frag(struct frag *f, bool planners)
 		view_4k[k] = fill_model(k + 1, NEIGHBOUR, NULL, 4096);
 		view_2m[k] = fill_model(k + 1, NEIGHBOUR, NULL, 2 << 20);
 		moving[k] = fill_moving(k + 1);
+		failed |= asked[k] < 0 || best[k] < 0 || view_4k[k] < 0 ||
+			  view_2m[k] < 0;
 		if (!planners)
 			continue;
 		p.foresight = false;
 		plan_d[k] = fill_model(k + 1, NEIGHBOUR, &p, 0);
 		p.foresight = true;
 		plan_f[k] = fill_model(k + 1, NEIGHBOUR, &p, 0);
+		failed |= plan_d[k] < 0 || plan_f[k] < 0;
 	}
 	f->regbuf.asked = median(asked, FRAG_SEEDS);
 	f->regbuf.held = median(held, FRAG_SEEDS);
@@ -560,5 +564,5 @@ int bench_frag(struct frag *f, bool planners)
 		f->foresight = median(plan_f, FRAG_SEEDS);
 		model_destroy(&p.scratch);
 	}
-	return 0;
+	return failed ? -1 : 0;
 }
