@@ -191,7 +191,7 @@ static int ext_insert(struct slot_free *sf, unsigned at, uint64_t off,
 {
 	if (sf->nr == sf->cap) {
 		unsigned cap = sf->cap ? sf->cap * 2 : 8;
-		struct extent *ne = realloc(sf->ext, cap * sizeof(*ne));
+		struct extent *ne = rb_realloc(sf->ext, cap * sizeof(*ne));
 
 		if (!ne)
 			return -ENOMEM;
@@ -370,7 +370,7 @@ static int gstack_push(struct gstack *g, uint64_t off)
 {
 	if (g->nr == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 256;
-		uint64_t *no = realloc(g->off, cap * sizeof(*no));
+		uint64_t *no = rb_realloc(g->off, cap * sizeof(*no));
 
 		if (!no)
 			return -ENOMEM;
@@ -392,7 +392,7 @@ static struct region *region_get(struct rb_alloc *a, uint64_t off)
 
 	if (rg)
 		return rg;
-	rg = aligned_alloc(64, sizeof(*rg));
+	rg = rb_aligned_alloc(64, sizeof(*rg));
 	if (!rg)
 		return NULL;
 	memset(rg, 0, sizeof(*rg));
@@ -410,7 +410,7 @@ static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 
 	if (g->cap - g->nr < n) {
 		size_t cap = g->nr + n + 256;
-		uint64_t *no = realloc(g->off, cap * sizeof(*no));
+		uint64_t *no = rb_realloc(g->off, cap * sizeof(*no));
 
 		if (!no)
 			return -ENOMEM;
@@ -618,7 +618,7 @@ static struct tcache *tc_get(struct rb_alloc *a)
 		}
 	}
 	pthread_once(&tc_once, tc_init_key);
-	tc = calloc(1, sizeof(*tc));
+	tc = rb_calloc(1, sizeof(*tc));
 	if (!tc)
 		return NULL;
 	tc->a = a;
@@ -664,7 +664,7 @@ static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
 		       (uint64_t)(uintptr_t)a->pool->base, false);
 	if (off != UINT64_MAX && a->nr_large == a->cap_large) {
 		unsigned cap = a->cap_large ? a->cap_large * 2 : 16;
-		struct large *nl = realloc(a->large, cap * sizeof(*nl));
+		struct large *nl = rb_realloc(a->large, cap * sizeof(*nl));
 
 		if (!nl) {
 			ext_give(&a->free[rb_slot_of(a->pool, off)], off, size);
@@ -949,7 +949,7 @@ RB_EXPORT int regbuf_alloc_stats(struct regbuf_pool *pool,
 
 int rb_alloc_init(struct regbuf_pool *p)
 {
-	struct rb_alloc *a = calloc(1, sizeof(*a));
+	struct rb_alloc *a = rb_calloc(1, sizeof(*a));
 	uint64_t seed;
 
 	if (!a)
@@ -964,12 +964,12 @@ int rb_alloc_init(struct regbuf_pool *p)
 	a->nr_regions = ((p->max_size > p->size ? p->max_size : p->size) +
 			 (1ULL << REGION_SHIFT) - 1) >>
 			REGION_SHIFT;
-	a->regions =
-		calloc(a->nr_regions ? a->nr_regions : 1, sizeof(*a->regions));
-	a->free = calloc(p->slots_cap > p->nr_slots ? p->slots_cap
-			 : p->nr_slots		    ? p->nr_slots
-						    : 1,
-			 sizeof(*a->free));
+	a->regions = rb_calloc(a->nr_regions ? a->nr_regions : 1,
+			       sizeof(*a->regions));
+	a->free = rb_calloc(p->slots_cap > p->nr_slots ? p->slots_cap
+			    : p->nr_slots	       ? p->nr_slots
+						       : 1,
+			    sizeof(*a->free));
 	if (!a->regions || !a->free) {
 		free(a->regions);
 		free(a->free);

@@ -498,7 +498,7 @@ int rb_backing_populate(struct regbuf_pool *p, unsigned threads,
 
 		n += (unsigned)((p->chunks[c].len + step - 1) / step);
 	}
-	w.pieces = calloc(n ? n : 1, sizeof(*w.pieces));
+	w.pieces = rb_calloc(n ? n : 1, sizeof(*w.pieces));
 	if (!w.pieces)
 		return rb_err(-ENOMEM, "out of memory");
 	for (unsigned c = first_chunk; c < p->nr_chunks; c++) {

@@ -199,7 +199,7 @@ static int carve(struct regbuf_bufring *br, unsigned gi)
 		if (br->nr_blocks == br->cap_blocks) {
 			unsigned c = br->cap_blocks ? br->cap_blocks * 2 : 8;
 			struct regbuf_buf *nb =
-				realloc(br->blocks, c * sizeof(*nb));
+				rb_realloc(br->blocks, c * sizeof(*nb));
 
 			if (!nb) {
 				regbuf_free(br->pool, &blk);
@@ -454,7 +454,7 @@ RB_EXPORT int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
 		return rb_err(-EOPNOTSUPP, "this kernel has no %s buffer rings",
 			      rb_has(REGBUF_FEAT_PBUF_INC) ? "min_left for"
 							   : "incremental");
-	br = calloc(1, sizeof(*br));
+	br = rb_calloc(1, sizeof(*br));
 	if (!br)
 		return rb_err(-ENOMEM, "out of memory");
 	br->pool = pool;
@@ -473,8 +473,8 @@ RB_EXPORT int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
 	br->st.struct_size = sizeof(br->st);
 	br->st.first_bgid = o->bgid;
 	br->st.buf_size = o->buf_size;
-	br->bids =
-		calloc((size_t)br->max_groups * br->nbufs, sizeof(*br->bids));
+	br->bids = rb_calloc((size_t)br->max_groups * br->nbufs,
+			     sizeof(*br->bids));
 	if (!br->bids) {
 		free(br);
 		return rb_err(-ENOMEM, "out of memory");

@@ -31,7 +31,7 @@ struct vmas {
 static char *read_all(const char *path, int *err)
 {
 	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
+	char *buf = rb_malloc(cap);
 	int fd = rb_open(path, O_RDONLY);
 
 	if (fd < 0 || !buf) {
@@ -45,7 +45,7 @@ static char *read_all(const char *path, int *err)
 		ssize_t n;
 
 		if (len + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
+			char *nb = rb_realloc(buf, cap * 2);
 
 			if (!nb) {
 				*err = -ENOMEM;
@@ -76,7 +76,7 @@ static int push_vma(struct vmas *vs, const struct vma *v)
 {
 	if (vs->nr == vs->cap) {
 		unsigned cap = vs->cap ? vs->cap * 2 : 32;
-		struct vma *nv = realloc(vs->v, cap * sizeof(*nv));
+		struct vma *nv = rb_realloc(vs->v, cap * sizeof(*nv));
 
 		if (!nv)
 			return -ENOMEM;
@@ -191,7 +191,7 @@ static int add_run_pfn(struct runs *rs, uint64_t start, uint64_t len,
 	rs->pfn_end = pfn + len / 4096;
 	if (rs->nr == rs->cap) {
 		unsigned cap = rs->cap ? rs->cap * 2 : 16;
-		struct regbuf_run *nr = realloc(rs->r, cap * sizeof(*nr));
+		struct regbuf_run *nr = rb_realloc(rs->r, cap * sizeof(*nr));
 
 		if (!nr)
 			return -ENOMEM;
@@ -496,7 +496,7 @@ int rb_map_create(int pid, uint64_t addr, uint64_t len, bool exact,
 		if (ret)
 			goto out;
 	}
-	m = calloc(1, sizeof(*m));
+	m = rb_calloc(1, sizeof(*m));
 	if (!m) {
 		ret = -ENOMEM;
 		goto out;

@@ -80,7 +80,7 @@ static int append_plan(const struct regbuf_pool *p, const struct regbuf_map *m,
 
 	if (k >= 0 && *n + (unsigned)k > *cap) {
 		struct regbuf_plan_slot *np =
-			realloc(*ps, (*n + (unsigned)k) * sizeof(*np));
+			rb_realloc(*ps, (*n + (unsigned)k) * sizeof(*np));
 
 		if (!np)
 			return -ENOMEM;
@@ -166,8 +166,8 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
 	}
 	/* A growable pool's tables never move: room for every slot. */
 	cap = p->flags & REGBUF_POOL_GROWABLE ? RB_MAX_REG_BUFFERS : n;
-	p->slots = calloc(cap ? cap : 1, sizeof(*p->slots));
-	p->iov = calloc(cap ? cap : 1, sizeof(*p->iov));
+	p->slots = rb_calloc(cap ? cap : 1, sizeof(*p->slots));
+	p->iov = rb_calloc(cap ? cap : 1, sizeof(*p->iov));
 	if (!p->slots || !p->iov) {
 		free(p->slots);
 		free(p->iov);
@@ -215,11 +215,11 @@ int rb_plan_fit_budget(struct regbuf_pool *p, uint64_t budget)
 		tail.len -= head.len;
 		tail.charge -= head.charge;
 		tail.bvecs -= head.bvecs;
-		ns = realloc(p->slots, (p->nr_slots + 1) * sizeof(*ns));
+		ns = rb_realloc(p->slots, (p->nr_slots + 1) * sizeof(*ns));
 		if (!ns)
 			return -ENOMEM;
 		p->slots = ns;
-		ni = realloc(p->iov, (p->nr_slots + 1) * sizeof(*ni));
+		ni = rb_realloc(p->iov, (p->nr_slots + 1) * sizeof(*ni));
 		if (!ni)
 			return -ENOMEM;
 		p->iov = ni;

@@ -32,7 +32,7 @@ int rb_pool_live_add(struct regbuf_pool *p)
 	pthread_mutex_lock(&live_lock);
 	if (nr_live == cap_live) {
 		unsigned c = cap_live ? cap_live * 2 : 16;
-		const struct regbuf_pool **n = realloc(live, c * sizeof(*n));
+		const struct regbuf_pool **n = rb_realloc(live, c * sizeof(*n));
 
 		if (n) {
 			live = n;

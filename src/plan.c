@@ -94,7 +94,7 @@ static int charge_head(struct heads *h, uint64_t *last_head, bool per_ring,
 		return 0;
 	if (h->nr == h->cap) {
 		unsigned c = h->cap ? h->cap * 2 : 16;
-		uint64_t *nh = realloc(h->at, c * sizeof(*nh));
+		uint64_t *nh = rb_realloc(h->at, c * sizeof(*nh));
 
 		if (!nh)
 			return -ENOMEM;

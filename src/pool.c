@@ -118,7 +118,7 @@ static int populate(struct regbuf_pool *p, unsigned threads,
 
 static struct regbuf_pool *pool_new(const struct regbuf_pool_opts *o)
 {
-	struct regbuf_pool *p = calloc(1, sizeof(*p));
+	struct regbuf_pool *p = rb_calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;

@@ -98,7 +98,7 @@ static int anchor_add(int fd)
 	pthread_mutex_lock(&anchors_lock);
 	if (nr_anchors == cap_anchors) {
 		unsigned c = cap_anchors ? cap_anchors * 2 : 8;
-		struct anchor_id *n = realloc(anchors, c * sizeof(*n));
+		struct anchor_id *n = rb_realloc(anchors, c * sizeof(*n));
 
 		if (!n) {
 			pthread_mutex_unlock(&anchors_lock);
@@ -244,7 +244,7 @@ static int update_range(int fd, unsigned first, const struct iovec *iov,
 
 	*done = 0;
 	if (!iov) {
-		empty = calloc(nr, sizeof(*empty));
+		empty = rb_calloc(nr, sizeof(*empty));
 		if (!empty)
 			return -ENOMEM;
 		iov = empty;
@@ -275,7 +275,7 @@ static int attach_register(struct regbuf_pool *p, int fd, unsigned first)
 	int ret;
 
 	/* A ring without a table: one registration with empty slots first. */
-	iov = calloc(first + nr, sizeof(*iov));
+	iov = rb_calloc(first + nr, sizeof(*iov));
 	if (!iov)
 		return -ENOMEM;
 	memcpy(iov + first, p->iov, nr * sizeof(*iov));
@@ -437,7 +437,7 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 	ret = attach_check(pool, ring_fd, first_slot, &st);
 	if (ret)
 		return ret;
-	a = calloc(1, sizeof(*a));
+	a = rb_calloc(1, sizeof(*a));
 	if (!a)
 		return rb_err(-ENOMEM, "out of memory");
 	pthread_mutex_lock(&pool->lock);

@@ -44,6 +44,7 @@ static const char *const kind_names[RB_SYS_NR] = {
 	[RB_SYS_UNAME] = "uname",
 	[RB_SYS_GETRLIMIT] = "getrlimit",
 	[RB_SYS_SYSCONF] = "sysconf",
+	[RB_SYS_HEAP] = "heap",
 };
 
 const char *rb_sys_kind_name(int kind)
@@ -118,6 +119,11 @@ static int count_or_fail(int kind, int opcode)
 	__atomic_store_n(&f->fail_at, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&fault_fired, 1, __ATOMIC_RELAXED);
 	return -f->err;
+}
+
+int rb_sys_heap(void)
+{
+	return count_or_fail(RB_SYS_HEAP, -1);
 }
 
 int rb_mmap(void **out, void *addr, size_t len, int prot, int flags, int fd,

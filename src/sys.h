@@ -30,6 +30,7 @@ enum rb_sys_kind {
 	RB_SYS_UNAME,
 	RB_SYS_GETRLIMIT,
 	RB_SYS_SYSCONF,
+	RB_SYS_HEAP, /* malloc, calloc, realloc, aligned_alloc (heap.c) */
 	RB_SYS_NR
 };
 
@@ -44,6 +45,9 @@ void rb_sys_fault_clear(void);
 unsigned long rb_sys_count(int kind, int opcode);
 /* 1 if an armed fault has fired since it was armed. */
 int rb_sys_fault_fired(void);
+
+/* Counts a heap allocation (heap.c) and tells whether it is to fail. */
+int rb_sys_heap(void);
 
 int rb_mmap(void **out, void *addr, size_t len, int prot, int flags, int fd,
 	    off_t off);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Every error path unwinds: each system call regbuf makes during an
- * operation is made to fail in turn (1st, 2nd, ... use of each kind)
- * through the sys fault seam. After each, the operation either failed and
- * the process holds exactly what it held before (VmPin, fds, mappings), or
- * it succeeded by falling back and undoing it leaves nothing either.
+ * Every error path unwinds: each system call and heap allocation regbuf
+ * makes during an operation is made to fail in turn (1st, 2nd, ... use of
+ * each kind) through the sys fault seam. After each, the operation either
+ * failed and the process holds exactly what it held before (VmPin, fds,
+ * mappings), or it succeeded by falling back and undoing it leaves
+ * nothing either.
  */
 #include <liburing.h>
 
