@@ -102,9 +102,16 @@ struct extent {
 	uint64_t off, len;
 };
 
+/*
+ * A slot's free extents. items counts what has been carved from the slot
+ * (buffers and spans). Holes and items alternate, so there are at most
+ * items + 1 holes; each carve first makes room for items + 2 extents, so
+ * a free (one item fewer, at most one hole more) never allocates and
+ * never fails.
+ */
 struct slot_free {
 	struct extent *ext;
-	unsigned nr, cap;
+	unsigned nr, cap, items;
 };
 
 struct large {
@@ -186,26 +193,46 @@ static inline uint64_t class_size(unsigned c)
 
 /* ---- extents (pool lock held) ---- */
 
-static int ext_insert(struct slot_free *sf, unsigned at, uint64_t off,
-		      uint64_t len)
+/* Room for at least n extents. */
+static int ext_reserve(struct slot_free *sf, unsigned n)
 {
-	if (sf->nr == sf->cap) {
-		unsigned cap = sf->cap ? sf->cap * 2 : 8;
-		struct extent *ne = rb_realloc(sf->ext, cap * sizeof(*ne));
+	if (sf->cap >= n)
+		return 0;
 
-		if (!ne)
-			return -ENOMEM;
-		sf->ext = ne;
-		sf->cap = cap;
-	}
+	unsigned cap = sf->cap ? sf->cap : 8;
+
+	while (cap < n)
+		cap *= 2;
+	struct extent *ne = rb_realloc(sf->ext, cap * sizeof(*ne));
+
+	if (!ne)
+		return -ENOMEM;
+	sf->ext = ne;
+	sf->cap = cap;
+	return 0;
+}
+
+/* Insert at index at; the caller made room. */
+static void ext_put(struct slot_free *sf, unsigned at, uint64_t off,
+		    uint64_t len)
+{
 	memmove(&sf->ext[at + 1], &sf->ext[at],
 		(sf->nr - at) * sizeof(*sf->ext));
 	sf->ext[at] = (struct extent){off, len};
 	sf->nr++;
+}
+
+/* A new slot's one hole. */
+static int ext_first(struct slot_free *sf, uint64_t off, uint64_t len)
+{
+	if (ext_reserve(sf, 2))
+		return -ENOMEM;
+	ext_put(sf, 0, off, len);
 	return 0;
 }
 
-/* Carve [start, start + len) out of extent i, which holds it. */
+/* Carve [start, start + len) out of extent i, which holds it (the caller
+ * made room for one more extent). */
 static uint64_t ext_carve(struct slot_free *sf, unsigned i, uint64_t start,
 			  uint64_t len)
 {
@@ -221,10 +248,8 @@ static uint64_t ext_carve(struct slot_free *sf, unsigned i, uint64_t start,
 		}
 	} else {
 		e->len = start - e->off;
-		if (tail && ext_insert(sf, i + 1, start + len, tail)) {
-			e->len += len + tail; /* undo */
-			return UINT64_MAX;
-		}
+		if (tail)
+			ext_put(sf, i + 1, start + len, tail);
 	}
 	return start;
 }
@@ -310,21 +335,24 @@ static uint64_t ext_take(struct rb_alloc *a, unsigned s, uint64_t len,
 	unsigned i = ext_best(sf, len, align, base);
 	uint64_t lo, hi, end;
 
-	if (i == UINT32_MAX)
+	if (i == UINT32_MAX || ext_reserve(sf, sf->items + 2))
 		return UINT64_MAX;
 	end = sf->ext[i].off + sf->ext[i].len;
 	lo = rb_align_up(base + sf->ext[i].off, align) - base;
 	hi = ((base + end - len) & ~(align - 1)) - base;
+	sf->items++;
 	if (span || neighbour_len(a, s, sf->ext[i].off, true) >
 			    neighbour_len(a, s, end, false))
 		return ext_carve(sf, i, hi, len);
 	return ext_carve(sf, i, lo, len);
 }
 
-static int ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
+/* Give back what ext_take carved (never fails: see struct slot_free). */
+static void ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
 {
 	unsigned i = 0;
 
+	sf->items--;
 	while (i < sf->nr && sf->ext[i].off < off)
 		i++;
 	if (i > 0 && sf->ext[i - 1].off + sf->ext[i - 1].len == off) {
@@ -335,14 +363,14 @@ static int ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
 				(sf->nr - i - 1) * sizeof(*sf->ext));
 			sf->nr--;
 		}
-		return 0;
+		return;
 	}
 	if (i < sf->nr && off + len == sf->ext[i].off) {
 		sf->ext[i].off = off;
 		sf->ext[i].len += len;
-		return 0;
+		return;
 	}
-	return ext_insert(sf, i, off, len);
+	ext_put(sf, i, off, len);
 }
 
 /* Registered slots first, then the rest (fallback memory). */
@@ -469,9 +497,9 @@ static void reclaim_spans(struct rb_alloc *a)
 			for (j = i;
 			     j < g->nr && (g->off[j] & ~(SPAN - 1)) == so; j++)
 				;
-			if (j - i == per_span &&
-			    !ext_give(&a->free[rb_slot_of(a->pool, so)], so,
-				      SPAN)) {
+			if (j - i == per_span) {
+				ext_give(&a->free[rb_slot_of(a->pool, so)], so,
+					 SPAN);
 				__atomic_store_n(
 					span_class(
 						a->regions[so >> REGION_SHIFT],
@@ -706,6 +734,7 @@ static int alloc_large(struct rb_alloc *a, uint64_t len, uint64_t align,
 static int alloc_raw_or_grow(struct regbuf_pool *pool, size_t len, size_t align,
 			     struct regbuf_buf *buf)
 {
+	unsigned long heap = rb_heap_failures();
 	int ret = rb_alloc_raw(pool, len, align, buf);
 
 	if (ret == -ENOMEM) {
@@ -720,6 +749,9 @@ static int alloc_raw_or_grow(struct regbuf_pool *pool, size_t len, size_t align,
 	/* A GROWABLE pool grows by its own policy (pool.c). */
 	if (ret == -ENOMEM && pool->grow_for)
 		ret = pool->grow_for(pool, len, align, buf);
+	if (ret && rb_heap_failures() != heap)
+		return rb_err(ret, "out of memory (heap) for a %zu-byte buffer",
+			      len);
 	return ret ? rb_err(ret, "pool exhausted for %zu bytes", len) : 0;
 }
 
@@ -986,8 +1018,8 @@ int rb_alloc_init(struct regbuf_pool *p)
 	for (unsigned s = 0; s < p->nr_slots; s++) {
 		if (p->slots[s].len > a->max_len)
 			a->max_len = p->slots[s].len;
-		if (ext_insert(&a->free[s], 0, p->slots[s].offset,
-			       p->slots[s].len)) {
+		if (ext_first(&a->free[s], p->slots[s].offset,
+			      p->slots[s].len)) {
 			p->alloc = a;
 			rb_alloc_fini(p);
 			return rb_err(-ENOMEM, "out of memory");
@@ -1009,7 +1041,7 @@ void rb_alloc_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 	pthread_mutex_lock(&a->lock);
 	for (unsigned s = first; s < first + nr; s++) {
 		/* Out of heap here leaves the slot unused, nothing worse. */
-		ext_insert(&a->free[s], 0, p->slots[s].offset, p->slots[s].len);
+		ext_first(&a->free[s], p->slots[s].offset, p->slots[s].len);
 		if (p->slots[s].len > a->max_len)
 			__atomic_store_n(&a->max_len, p->slots[s].len,
 					 __ATOMIC_RELAXED);

@@ -147,6 +147,65 @@ static void undo_alloc(void *st)
 	free(st);
 }
 
+/*
+ * A fresh pool: small and large buffers, freed with holes between them
+ * (so that the free extents outgrow their first array), then the whole
+ * pool must fit in one buffer again. A free cannot fail, so a fault that
+ * fired before that last allocation must not have cost any space.
+ */
+enum { CHURN = 24 };
+static int op_churn(void **st)
+{
+	struct regbuf_buf b[CHURN], small, whole;
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	unsigned n = 0;
+	bool fired;
+	int ret;
+
+	regbuf_pool_opts_init(&o);
+	o.size = 4 << 20;
+	o.backing = REGBUF_BACKING_PAGES;
+	o.flags = REGBUF_POOL_NO_REGISTER;
+	ret = regbuf_pool_create(&o, &p);
+	if (ret)
+		return ret;
+	ret = regbuf_alloc(p, 4096, 0, &small);
+	if (ret)
+		goto out;
+	while (n < CHURN && !(ret = regbuf_alloc(p, 132 << 10, 0, &b[n])))
+		n++;
+	if (ret) {
+		while (n)
+			CHECK_EQ(regbuf_free(p, &b[--n]), 0);
+		CHECK_EQ(regbuf_free(p, &small), 0);
+		goto out;
+	}
+	for (unsigned i = 1; i < CHURN; i += 2)
+		CHECK_EQ(regbuf_free(p, &b[i]), 0);
+	for (unsigned i = 0; i < CHURN; i += 2)
+		CHECK_EQ(regbuf_free(p, &b[i]), 0);
+	CHECK_EQ(regbuf_free(p, &small), 0);
+	fired = rb_sys_fault_fired();
+	ret = regbuf_alloc(p, 4 << 20, 0, &whole);
+	if (ret && fired) {
+		fprintf(stderr,
+			"alloc and free: after a fault the whole pool "
+			"no longer fits: %s\n",
+			regbuf_last_error());
+		exit(1);
+	}
+	if (!ret)
+		CHECK_EQ(regbuf_free(p, &whole), 0);
+out:
+	if (ret) {
+		regbuf_pool_destroy(p);
+		return ret;
+	}
+	*st = p;
+	return 0;
+}
+
 struct op {
 	const char *name;
 	op_fn run;
@@ -163,6 +222,7 @@ static const struct op ops[] = {
 	{"adopt", op_adopt, undo_pool},
 	{"attach", op_attach, undo_attach},
 	{"alloc", op_alloc_big, undo_alloc},
+	{"alloc and free", op_churn, undo_pool},
 	{"detach", op_detach, undo_nothing},
 	{"destroy", op_destroy, undo_nothing},
 };
