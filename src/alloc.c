@@ -394,19 +394,11 @@ static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align,
 
 /* ---- classes ---- */
 
-static int gstack_push(struct gstack *g, uint64_t off)
+/* A free block back on its class's stack: never fails, the stack has room
+ * for every block of the class's spans (see new_span). */
+static void gstack_push(struct gstack *g, uint64_t off)
 {
-	if (g->nr == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 256;
-		uint64_t *no = rb_realloc(g->off, cap * sizeof(*no));
-
-		if (!no)
-			return -ENOMEM;
-		g->off = no;
-		g->cap = cap;
-	}
 	g->off[g->nr++] = off;
-	return 0;
 }
 
 /* The record of the region holding off, created on first use and kept
@@ -436,8 +428,10 @@ static int new_span(struct rb_alloc *a, unsigned c, struct gstack *g)
 	uint64_t bs = class_size(c), n = SPAN / bs, off;
 	struct region *rg = NULL;
 
-	if (g->cap - g->nr < n) {
-		size_t cap = g->nr + n + 256;
+	/* Room for every block of every span, this one included: a free
+	 * then never needs to allocate. */
+	if (g->cap < (g->spans + 1) * n) {
+		size_t cap = (g->spans + 1) * n * 2;
 		uint64_t *no = rb_realloc(g->off, cap * sizeof(*no));
 
 		if (!no)
@@ -566,9 +560,7 @@ static void tc_flush_class(struct rb_alloc *a, struct tcache *tc, unsigned c,
 
 	pthread_mutex_lock(&g->lock);
 	while (tc->cls[c].nr > keep) {
-		if (gstack_push(g, tc->cls[c].off[tc->cls[c].nr - 1]))
-			break; /* stays cached: nothing is lost */
-		tc->cls[c].nr--;
+		gstack_push(g, tc->cls[c].off[--tc->cls[c].nr]);
 		moved++;
 	}
 	pthread_mutex_unlock(&g->lock);

@@ -149,14 +149,18 @@ static void undo_alloc(void *st)
 
 /*
  * A fresh pool: small and large buffers, freed with holes between them
- * (so that the free extents outgrow their first array), then the whole
- * pool must fit in one buffer again. A free cannot fail, so a fault that
- * fired before that last allocation must not have cost any space.
+ * (so that the free extents outgrow their first array), and more 512 B
+ * blocks than the class's first spans had room for in its free stack;
+ * then the whole pool must fit in one buffer again. A free cannot fail,
+ * so a fault that fired before that last allocation must not have cost
+ * any space.
  */
-enum { CHURN = 24 };
+enum { CHURN = 24, BLOCKS = 800 };
+static struct regbuf_buf blocks[BLOCKS];
 static int op_churn(void **st)
 {
 	struct regbuf_buf b[CHURN], small, whole;
+	unsigned nb = 0;
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
 	unsigned n = 0;
@@ -186,6 +190,12 @@ static int op_churn(void **st)
 	for (unsigned i = 0; i < CHURN; i += 2)
 		CHECK_EQ(regbuf_free(p, &b[i]), 0);
 	CHECK_EQ(regbuf_free(p, &small), 0);
+	while (nb < BLOCKS && !(ret = regbuf_alloc(p, 512, 0, &blocks[nb])))
+		nb++;
+	while (nb)
+		CHECK_EQ(regbuf_free(p, &blocks[--nb]), 0);
+	if (ret)
+		goto out;
 	fired = rb_sys_fault_fired();
 	ret = regbuf_alloc(p, 4 << 20, 0, &whole);
 	if (ret && fired) {
