@@ -8,6 +8,7 @@
  * nothing either.
  */
 #include <liburing.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 #include "internal.h"
@@ -216,6 +217,30 @@ out:
 	return 0;
 }
 
+/* The folio map of a range, part THP, part 4 KiB pages, and its plan. */
+static char *map_mem;
+static int op_map(void **st)
+{
+	struct regbuf_plan_slot slots[8];
+	struct regbuf_map *m;
+	int ret;
+
+	ret = regbuf_map_create(0, (uint64_t)(uintptr_t)map_mem, 8 << 20, &m);
+	if (ret)
+		return ret;
+	ret = regbuf_plan(m, 0, slots, 8);
+	if (ret < 0) {
+		regbuf_map_destroy(m);
+		return ret;
+	}
+	*st = m;
+	return 0;
+}
+static void undo_map(void *st)
+{
+	regbuf_map_destroy(st);
+}
+
 struct op {
 	const char *name;
 	op_fn run;
@@ -233,6 +258,7 @@ static const struct op ops[] = {
 	{"attach", op_attach, undo_attach},
 	{"alloc", op_alloc_big, undo_alloc},
 	{"alloc and free", op_churn, undo_pool},
+	{"map and plan", op_map, undo_map},
 	{"detach", op_detach, undo_nothing},
 	{"destroy", op_destroy, undo_nothing},
 };
@@ -247,6 +273,13 @@ int main(void)
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");
 	memset(adopt_mem, 1, sizeof(adopt_mem));
+	map_mem = mmap(NULL, 10 << 20, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(map_mem != MAP_FAILED);
+	map_mem = (char *)(((uintptr_t)map_mem + (2 << 20) - 1) &
+			   ~(uintptr_t)((2 << 20) - 1));
+	madvise(map_mem + (2 << 20), 6 << 20, MADV_HUGEPAGE);
+	memset(map_mem, 1, 8 << 20);
 	regbuf_pool_opts_init(&o);
 	o.size = 8 << 20;
 	CHECK_EQ(regbuf_pool_create(&o, &attach_pool), 0);
