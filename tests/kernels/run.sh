@@ -167,9 +167,6 @@ chmod +x "$R/init"
 (cd "$R" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$W/initramfs.gz"
 
 # ---- disk and boot -----------------------------------------------------------
-rm -f "$W/disk.img"
-truncate -s 3G "$W/disk.img"
-mkfs.ext4 -q -F "$W/disk.img"
 accel="-accel tcg -cpu max"
 # KVM only with the CPU's virtualization flag: a /dev/kvm without it (some
 # nested setups) accepts the accelerator but never runs the guest.
@@ -177,21 +174,27 @@ if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && echo quit | timeout 2
 	-machine none -display none -nodefaults -monitor stdio >/dev/null 2>&1; then
 	accel="-accel kvm"
 fi
-log "booting $kver ($accel), up to ${TIMEOUT}s"
-start=$(date +%s)
 mem=5G huge="hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=640" log=console
 case "$MODE" in
 bench) mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regbuf.bench=attach" log=bench ;;
 bench-register) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=register" log=bench-register ;;
 bench-trace) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=trace regbuf.at=${REGBUF_TRACE_AT:-}" log=bench-trace ;;
 esac
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
-	-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
-	-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 $huge transparent_hugepage=madvise" \
-	-drive file="$W/disk.img",if=virtio,format=raw -nic none \
-	-nographic -no-reboot -serial file:"$W/$log.log" -monitor none \
-	>/dev/null 2>&1 || true
-secs=$(($(date +%s) - start))
+boot() {
+	rm -f "$W/disk.img"
+	truncate -s 3G "$W/disk.img"
+	mkfs.ext4 -q -F "$W/disk.img"
+	log "booting $kver ($accel), up to ${TIMEOUT}s"
+	start=$(date +%s)
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
+		-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
+		-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 $huge transparent_hugepage=madvise" \
+		-drive file="$W/disk.img",if=virtio,format=raw -nic none \
+		-nographic -no-reboot -serial file:"$W/$log.log" -monitor none \
+		>/dev/null 2>&1 || true
+	secs=$(($(date +%s) - start))
+}
+boot
 if [ "$MODE" != suite ]; then
 	tr -d '\r' <"$W/$log.log" >"$W/$log.txt"
 	sed -n 's/^REGBUF-BENCH //p' "$W/$log.txt" >"$W/$log.jsonl"
@@ -201,6 +204,20 @@ if [ "$MODE" != suite ]; then
 	exit
 fi
 tr -d '\r' <"$W/console.log" >"$W/console.txt"
+# Under TCG a CPU sometimes still executes the int3 that the kernel's text
+# patching (static keys, alternatives) put in and has already taken out:
+# the trap finds no patch in progress and the guest dies of an int3 oops
+# whose code bytes show the finished instruction. Seen on stock and patched
+# kernels alike, in different functions, about one boot in 40: taken for
+# an emulation fault. Such a boot is kept and the suite run once more; a
+# second death fails.
+if ! grep -q '^REGBUF-EXIT ' "$W/console.txt" && [ "$accel" != "-accel kvm" ] &&
+	grep -q 'Oops: int3' "$W/console.txt"; then
+	cp "$W/console.txt" "$W/console-int3.txt"
+	echo "run.sh: the guest died of an int3 oops in kernel text ($(grep -m1 'RIP: 0010' "$W/console.txt" | sed 's/.*RIP: 0010://')), taken for an emulation fault; kept in $W/console-int3.txt, running the suite once more" >&2
+	boot
+	tr -d '\r' <"$W/console.log" >"$W/console.txt"
+fi
 grep -E '^(PASS|FAIL|SKIP) ' "$W/console.txt" >&2 || true
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/console.txt" | tail -n1)
 rc=$(sed -n 's/^REGBUF-EXIT \([0-9]*\).*/\1/p' "$W/console.txt" | tail -n1)
