@@ -29,6 +29,11 @@ static inline bool rb_is_pow2(uint64_t v)
 
 /* error.c: record a one-line explanation and return err (negative). */
 int rb_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rb_err_clear(void);
+/* Append a line to a fixed notes buffer. */
+void rb_note(char *notes, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#include "fmt.h" /* rb_fmt_size() */
 
 /* heap.c: the library's heap, counted and failable like the system calls
  * (NULL, errno ENOMEM and the last error set on failure). */
@@ -38,11 +43,6 @@ void *rb_realloc(void *p, size_t len);
 void *rb_aligned_alloc(size_t align, size_t len);
 /* How many of this thread's heap allocations have failed so far. */
 unsigned long rb_heap_failures(void);
-void rb_err_clear(void);
-/* Append a line to a fixed notes buffer. */
-void rb_note(char *notes, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-#include "fmt.h" /* rb_fmt_size() */
 
 /* abi.c: the struct-size contract (see there). */
 /* Read a caller's struct into dst (ksize bytes, ours): 0, -EINVAL, -E2BIG. */
