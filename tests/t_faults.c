@@ -161,10 +161,9 @@ static struct regbuf_buf blocks[BLOCKS];
 static int op_churn(void **st)
 {
 	struct regbuf_buf b[CHURN], small, whole;
-	unsigned nb = 0;
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
-	unsigned n = 0;
+	unsigned n = 0, nb = 0;
 	bool fired;
 	int ret;
 
