@@ -119,6 +119,16 @@ struct regbuf_machine {
 	int32_t numa_nodes;
 	int32_t online_cpus;
 	uint32_t reserved0;
+	/* Bytes of registered memory already charged to this user's
+	 * memlock limit: the VmPin of every process of this real uid that
+	 * /proc lets us read (UINT64_MAX: /proc unreadable). Rings' own
+	 * SQ/CQ memory (a few pages each, 6.13+) counts too but is not in
+	 * VmPin. */
+	uint64_t memlock_used;
+	/* What the next registration may charge: memlock_limit less
+	 * memlock_used; UINT64_MAX when the limit is not enforced
+	 * (unlimited, or CAP_IPC_LOCK). */
+	uint64_t memlock_room;
 };
 
 /* Read the machine's current state (not cached). */

@@ -5,6 +5,7 @@
  * succeed harmlessly), so "unknown opcode" and "supported" are told apart
  * without version strings. Only coalescing has no probe: kernel >= 6.12.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,16 +155,69 @@ static void classify_refusal(int err)
 	}
 }
 
+/* The value of a "Field:" line of a /proc status file, -1 if absent. */
+static long status_field(const char *status, const char *field)
+{
+	size_t n = strlen(field);
+
+	for (const char *p = status; p; p = strchr(p, '\n')) {
+		p += *p == '\n';
+		if (!strncmp(p, field, n) && p[n] == ':')
+			return strtol(p + n + 1, NULL, 10);
+	}
+	return -1;
+}
+
 /* VmPin of this process in KiB, -1 if unknown. */
 static long vmpin_kb(void)
 {
 	char buf[4096];
-	const char *p;
 
 	if (rb_read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
 		return -1;
-	p = strstr(buf, "VmPin:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
+	return status_field(buf, "VmPin");
+}
+
+/*
+ * What io_uring has charged to this user's RLIMIT_MEMLOCK, as far as /proc
+ * shows: the sum of VmPin over the processes of this real uid that this
+ * process can read (a ring charges both its creator's user and its mm).
+ * Processes hidden from us (hidepid) are not counted. Reads every status
+ * file of /proc: for pool creation, not for hot paths.
+ */
+int rb_user_pinned(uint64_t *bytes)
+{
+	char dents[4096], status[4096], path[300];
+	long uid = (long)getuid();
+	uint64_t kib = 0;
+	ssize_t n;
+	int fd = rb_open("/proc", O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0)
+		return fd;
+	while ((n = rb_getdents(fd, dents, sizeof(dents))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *d = (void *)(dents + off);
+			long pin;
+
+			off += d->d_reclen;
+			if (d->d_name[0] < '1' || d->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/status",
+				 d->d_name);
+			/* a process that exits meanwhile holds nothing */
+			if (rb_read_file(path, status, sizeof(status)) <= 0 ||
+			    status_field(status, "Uid") != uid)
+				continue;
+			pin = status_field(status, "VmPin");
+			kib += pin > 0 ? (uint64_t)pin : 0;
+		}
+	}
+	rb_close(fd);
+	if (n < 0)
+		return (int)n;
+	*bytes = kib << 10;
+	return 0;
 }
 
 /* Does registering as a CAP_IPC_LOCK process leave VmPin alone? One page,
@@ -420,6 +474,12 @@ RB_EXPORT int regbuf_machine_get(struct regbuf_machine *user)
 	}
 	m->memlock_limit = rb_memlock_limit();
 	m->cap_ipc_lock = rb_cap_ipc_lock();
+	if (rb_user_pinned(&m->memlock_used))
+		m->memlock_used = UINT64_MAX;
+	if (m->cap_ipc_lock || m->memlock_limit == UINT64_MAX)
+		m->memlock_room = UINT64_MAX;
+	else if (m->memlock_used < m->memlock_limit)
+		m->memlock_room = m->memlock_limit - m->memlock_used;
 	m->numa_nodes = count_nodes();
 	{
 		long cpus = rb_sysconf(_SC_NPROCESSORS_ONLN);

@@ -62,6 +62,8 @@ int rb_kernel_version(void);
 int rb_free_hugepages(uint64_t page_size, int node, uint64_t *free);
 uint64_t rb_memlock_limit(void);
 bool rb_cap_ipc_lock(void);
+/* Bytes charged to this user's RLIMIT_MEMLOCK as /proc shows them. */
+int rb_user_pinned(uint64_t *bytes);
 /* Will the kernel charge pinned memory of a ring this process creates now
  * (to RLIMIT_MEMLOCK and VmPin)? Not on 7.2+ with CAP_IPC_LOCK. */
 static inline bool rb_pin_charged(void)

@@ -22,9 +22,24 @@ uint64_t rb_process_charge;
 #define RB_ANCHOR_CHARGE (16 * RB_KIB)
 
 /*
- * How many of the *nr slots from first fit RLIMIT_MEMLOCK beside what
- * regbuf already pinned in this process: all (0), fewer for a PARTIAL pool
- * (*nr lowered, the notes say how much; the slot that crosses the limit is
+ * What is charged to this user's RLIMIT_MEMLOCK already: what regbuf
+ * pinned in this process, or more when /proc shows more pinned by the
+ * user's processes (this one's other rings, other programs).
+ */
+static uint64_t memlock_used(void)
+{
+	uint64_t used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
+	uint64_t user;
+
+	if (!rb_user_pinned(&user) && user > used)
+		used = user;
+	return used;
+}
+
+/*
+ * How many of the *nr slots from first fit RLIMIT_MEMLOCK beside what is
+ * charged to the user already: all (0), fewer for a PARTIAL pool (*nr
+ * lowered, the notes say how much; the slot that crosses the limit is
  * split first so its head fits), or -ENOMEM naming the limit needed.
  */
 static int memlock_budget(struct regbuf_pool *p, unsigned first, unsigned *nr)
@@ -36,7 +51,7 @@ static int memlock_budget(struct regbuf_pool *p, unsigned first, unsigned *nr)
 
 	if (limit == UINT64_MAX || rb_cap_ipc_lock())
 		return 0;
-	used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
+	used = memlock_used();
 	if (partial && limit > used + need &&
 	    rb_plan_fit_budget(p, limit - used - need) < 0)
 		return rb_err(-ENOMEM, "out of memory");
@@ -61,7 +76,7 @@ static int memlock_budget(struct regbuf_pool *p, unsigned first, unsigned *nr)
 				rb_fmt_size(limit, a, sizeof(a)));
 		else
 			rb_note(p->notes, sizeof(p->notes),
-				"memlock: nothing registered, RLIMIT_MEMLOCK of %s leaves no room (%s already used by regbuf here)",
+				"memlock: nothing registered, RLIMIT_MEMLOCK of %s leaves no room (%s already charged to this user)",
 				rb_fmt_size(limit, a, sizeof(a)),
 				rb_fmt_size(used, c, sizeof(c)));
 		*nr = n - first;
@@ -71,7 +86,7 @@ static int memlock_budget(struct regbuf_pool *p, unsigned first, unsigned *nr)
 		need += p->slots[i].charge;
 	return rb_err(
 		-ENOMEM,
-		"registering slots %u..%u charges %s to RLIMIT_MEMLOCK, which is %s (%s already used by regbuf here): raise it to at least %s (ulimit -l %llu, LimitMEMLOCK= in systemd, memlock in limits.conf) or grant CAP_IPC_LOCK",
+		"registering slots %u..%u charges %s to RLIMIT_MEMLOCK, which is %s (%s already charged to this user): raise it to at least %s (ulimit -l %llu, LimitMEMLOCK= in systemd, memlock in limits.conf) or grant CAP_IPC_LOCK",
 		first, end - 1, rb_fmt_size(need, a, sizeof(a)),
 		rb_fmt_size(limit, b, sizeof(b)),
 		rb_fmt_size(used, c, sizeof(c)),

@@ -281,6 +281,17 @@ ssize_t rb_read_file(const char *path, char *buf, size_t size)
 	return (ssize_t)got;
 }
 
+ssize_t rb_getdents(int fd, void *buf, size_t len)
+{
+	int ret = count_or_fail(RB_SYS_READ, -1);
+
+	if (ret)
+		return ret;
+	ssize_t n = syscall(SYS_getdents64, fd, buf, len);
+
+	return n < 0 ? -errno : n;
+}
+
 int rb_ioctl(int fd, unsigned long req, void *arg)
 {
 	int ret = count_or_fail(RB_SYS_IOCTL, -1);
