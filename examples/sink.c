@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	struct sink_opts o = {
 		.conns = 4, .mib = 64, .buf_size = 64 * 1024, .nbufs = 256};
 	struct sink_result r;
-	bool json = false;
+	bool json = false, nbufs_given = false;
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--buf-size") && v)
 			o.buf_size = (uint32_t)strtoul(v, NULL, 0), i++;
 		else if (!strcmp(argv[i], "--nbufs") && v)
-			o.nbufs = (uint32_t)strtoul(v, NULL, 0), i++;
+			o.nbufs = (uint32_t)strtoul(v, NULL, 0), i++,
+			nbufs_given = true;
 		else if (!strcmp(argv[i], "--dir") && v)
 			o.dir = v, i++;
 		else if (!strcmp(argv[i], "--copy"))
@@ -69,6 +70,17 @@ int main(int argc, char **argv)
 	if (o.conns < 1 || o.conns > 1024 || (!o.mib && o.seconds <= 0) ||
 	    !o.buf_size || !o.nbufs)
 		return usage();
+	if (!nbufs_given && o.buf_size) {
+		/* the default, 256 buffers, fitted to RLIMIT_MEMLOCK */
+		uint32_t n = sink_fit_nbufs(o.nbufs, o.buf_size);
+
+		if (n < o.nbufs)
+			fprintf(stderr,
+				"sink: %u buffers instead of %u, to fit what "
+				"RLIMIT_MEMLOCK leaves (--nbufs to choose)\n",
+				n, o.nbufs);
+		o.nbufs = n;
+	}
 	ret = sink_run(&o, &r);
 	if (ret) {
 		fprintf(stderr, "sink: %s (%s)\n", strerror(-ret),

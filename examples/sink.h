@@ -29,6 +29,10 @@ struct sink_result {
 	bool verified;
 };
 
+/* The most buffers, nbufs or fewer (halved, so a power of two stays
+ * one), whose pool fits what RLIMIT_MEMLOCK leaves this user now. */
+uint32_t sink_fit_nbufs(uint32_t nbufs, uint32_t buf_size);
+
 /* Serve o->conns loopback connections from client threads of this process,
  * write each to a file, verify them; 0 or -errno. */
 int sink_run(const struct sink_opts *o, struct sink_result *res);

@@ -338,6 +338,30 @@ static int sink_serve(struct sink *s)
 	return ret;
 }
 
+/* The pool of nbufs buffers: the buffers, and room for the ring entries. */
+static uint64_t pool_bytes(uint32_t nbufs, uint32_t buf_size)
+{
+	return (uint64_t)nbufs * buf_size + (2 << 20);
+}
+
+uint32_t sink_fit_nbufs(uint32_t nbufs, uint32_t buf_size)
+{
+	struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
+	/* the rings' own memory counts too; a huge page is charged whole */
+	uint64_t room, slack = 512 << 10, huge = 2 << 20;
+
+	if (regbuf_machine_get(&m) || m.memlock_room == UINT64_MAX)
+		return nbufs;
+	room = m.memlock_room > slack ? m.memlock_room - slack : 0;
+	/* without clone, attaching the ring registers the pool again */
+	if (regbuf_attach_cost_class() == REGBUF_ATTACH_COST_REGISTER)
+		room /= 2;
+	while (nbufs > 1 &&
+	       (pool_bytes(nbufs, buf_size) + huge - 1) / huge * huge > room)
+		nbufs /= 2;
+	return nbufs;
+}
+
 int sink_run(const struct sink_opts *o, struct sink_result *res)
 {
 	struct sink s = {.nconns = o->conns,
@@ -366,7 +390,7 @@ int sink_run(const struct sink_opts *o, struct sink_result *res)
 	if (ret)
 		goto out_free;
 	regbuf_pool_opts_init(&po);
-	po.size = (uint64_t)o->nbufs * o->buf_size + (2 << 20);
+	po.size = pool_bytes(o->nbufs, o->buf_size);
 	ret = regbuf_pool_create(&po, &s.pool);
 	if (ret)
 		goto out_ring;

@@ -7,7 +7,9 @@
  * chunks from a shared counter, allocates a buffer with regbuf_alloc(),
  * READ_FIXEDs the chunk into it, WRITE_FIXEDs it out and frees it. The data
  * is checksummed on the way through and the destination is read back and
- * checksummed again at the end.
+ * checksummed again at the end. The pool is PARTIAL: where RLIMIT_MEMLOCK
+ * is smaller than the pool, what fits is registered and buffers from the
+ * rest do plain reads and writes (regbuf_prep_read() chooses).
  *
  *   tcopy [--threads N] [--bs B] [--qd Q] SRC DST
  */
@@ -257,6 +259,7 @@ int main(int argc, char **argv)
 	c.size = (uint64_t)st.st_size;
 	regbuf_pool_opts_init(&po);
 	po.size = (uint64_t)threads * c.qd * c.bs;
+	po.flags = REGBUF_POOL_PARTIAL;
 	if (regbuf_pool_create(&po, &c.pool)) {
 		fprintf(stderr, "tcopy: %s\n", regbuf_last_error());
 		return 1;
@@ -285,10 +288,13 @@ int main(int argc, char **argv)
 	}
 	back = file_checksum(dst, c.size);
 	printf("tcopy: %.1f MiB in %.3f s = %.1f MiB/s, %u threads x qd %u x "
-	       "%llu KiB, %s pool; checksum %016llx %s\n",
+	       "%llu KiB, %s pool, %llu of %llu MiB registered; checksum "
+	       "%016llx %s\n",
 	       c.size / 1048576.0, t, c.size / 1048576.0 / t, threads, c.qd,
 	       (unsigned long long)(c.bs >> 10),
-	       regbuf_backing_name(info.backing), (unsigned long long)c.sum,
+	       regbuf_backing_name(info.backing),
+	       (unsigned long long)(info.registered_bytes >> 20),
+	       (unsigned long long)(info.size >> 20), (unsigned long long)c.sum,
 	       back == c.sum ? "matches the copy" : "DIFFERS in the copy");
 	return back == c.sum ? 0 : 1;
 }

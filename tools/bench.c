@@ -82,11 +82,14 @@ static double time_register(const struct iovec *iov, unsigned n)
 	return ms;
 }
 
-/* Largest size <= want that the backing can hold now. */
-static uint64_t fit_size(const struct opts *o, uint64_t want, int backing)
+/* Largest size <= want that the backing can hold now, registered copies
+ * times at once within what RLIMIT_MEMLOCK leaves (in whole 2 MiB: a huge
+ * page is charged whole; the rings' own memory needs a little more). */
+static uint64_t fit_size(const struct opts *o, uint64_t want, int backing,
+			 unsigned copies)
 {
 	struct regbuf_machine m = {.struct_size = sizeof(m)};
-	uint64_t cap = want, huge;
+	uint64_t cap = want, huge, slack = 512 << 10;
 	char a[32];
 
 	regbuf_machine_get(&m);
@@ -97,18 +100,38 @@ static uint64_t fit_size(const struct opts *o, uint64_t want, int backing)
 		huge = m.huge_1g.free << 30;
 		cap = huge < want ? huge : want;
 	}
-	if (m.memlock_limit != UINT64_MAX && !m.cap_ipc_lock &&
-	    cap > m.memlock_limit / 3)
-		cap = (m.memlock_limit / 3) & ~((2ULL << 20) - 1);
+	if (m.memlock_room != UINT64_MAX) {
+		uint64_t room =
+			m.memlock_room > slack ? m.memlock_room - slack : 0;
+
+		room = (room / copies) & ~((2ULL << 20) - 1);
+		if (cap > room)
+			cap = room;
+	}
 	if (cap < want)
 		note(o, "note: using %s, all this machine can give now\n",
 		     rb_fmt_size(cap, a, sizeof(a)));
 	return cap;
 }
 
+/* The one sentence for a benchmark that RLIMIT_MEMLOCK cannot hold. */
+static int memlock_short(const char *bench, uint64_t need, uint64_t got)
+{
+	char a[32], b[32];
+
+	fprintf(stderr,
+		"bench %s: needs %s of registered memory, RLIMIT_MEMLOCK "
+		"leaves room for %s: raise it (ulimit -l, LimitMEMLOCK=) or "
+		"grant CAP_IPC_LOCK\n",
+		bench, rb_fmt_size(need, a, sizeof(a)),
+		rb_fmt_size(got, b, sizeof(b)));
+	return 1;
+}
+
 static int bench_register(struct opts *o)
 {
-	uint64_t size = fit_size(o, (uint64_t)o->size, o->backing);
+	/* the pool, raw and naive registrations at once */
+	uint64_t size = fit_size(o, (uint64_t)o->size, o->backing, 3);
 	double lib[64], raw[64], naive[64], pop[64];
 	struct iovec iov[64];
 	unsigned n;
@@ -192,7 +215,10 @@ static int bench_register(struct opts *o)
 
 static int bench_attach(struct opts *o)
 {
-	uint64_t size = (uint64_t)o->size;
+	/* the pool and one ring registering it again, unless --size says */
+	uint64_t size = o->size_set ? (uint64_t)o->size
+				    : fit_size(o, (uint64_t)o->size,
+					       REGBUF_BACKING_AUTO, 2);
 	double att[64], reg[64];
 	struct regbuf_pool_opts po;
 	struct regbuf_pool *pool;
@@ -208,6 +234,8 @@ static int bench_attach(struct opts *o)
 		po.backing = o->backing;
 		po.flags = REGBUF_POOL_STRICT;
 	}
+	if (!size)
+		return memlock_short("attach", 2 << 20, 0);
 	if (!rings || regbuf_pool_create(&po, &pool)) {
 		fprintf(stderr, "bench attach: %s\n", regbuf_last_error());
 		return 1;
@@ -296,6 +324,12 @@ static int bench_mixed(struct opts *o)
 	struct iovec iov[64];
 	unsigned n;
 
+	if (!o->size_set) {
+		/* the plan and the one buffer at once */
+		size = fit_size(o, size, REGBUF_BACKING_AUTO, 2);
+		if (size < 4 * huge)
+			return memlock_short("mixed", 2 * 4 * huge, 2 * size);
+	}
 	if (size < 4 * huge || size > (1ULL << 30)) {
 		fprintf(stderr, "bench mixed: size must be 8 MiB .. 1 GiB\n");
 		return 2;
@@ -483,7 +517,12 @@ static int bench_alloc(struct opts *o)
 	if (o->threads < 1 || o->threads > 64)
 		return usage_error("bench", "--threads 1..64");
 	regbuf_pool_opts_init(&po);
-	po.size = 256ULL << 20;
+	/* 256 MiB, or what RLIMIT_MEMLOCK leaves: the working set is 8
+	 * buffers of up to 128 KiB per thread and their size classes' spans */
+	po.size = fit_size(o, 256ULL << 20, REGBUF_BACKING_AUTO, 1);
+	if (po.size < (uint64_t)o->threads * (2 << 20))
+		return memlock_short("alloc", (uint64_t)o->threads * (2 << 20),
+				     po.size);
 	if (regbuf_pool_create(&po, &pool)) {
 		fprintf(stderr, "bench alloc: %s\n", regbuf_last_error());
 		return 1;
@@ -569,7 +608,6 @@ int cmd_bench(int argc, char **argv)
 			 .seconds = 1,
 			 .target = "auto"};
 	const char *sub;
-	bool size_set = false;
 
 	if (argc < 2)
 		return usage_error("bench", "which benchmark?");
@@ -582,7 +620,7 @@ int cmd_bench(int argc, char **argv)
 		else if (!strcmp(argv[i], "--repeat") && v)
 			o.repeat = atoi(v), i++;
 		else if (!strcmp(argv[i], "--size") && v)
-			o.size = parse_size(v), i++, size_set = true;
+			o.size = parse_size(v), i++, o.size_set = true;
 		else if (!strcmp(argv[i], "--backing") && v)
 			o.backing = regbuf_backing_parse(v), i++,
 			o.backing_set = true;
@@ -617,7 +655,7 @@ int cmd_bench(int argc, char **argv)
 	if (!strcmp(sub, "attach"))
 		return bench_attach(&o);
 	if (!strcmp(sub, "mixed")) {
-		if (!size_set)
+		if (!o.size_set)
 			o.size = 1LL << 30;
 		return bench_mixed(&o);
 	}

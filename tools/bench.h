@@ -8,6 +8,7 @@ struct opts {
 	bool json;
 	int repeat;
 	int64_t size;
+	bool size_set; /* --size given (else defaults fit RLIMIT_MEMLOCK) */
 	int backing;
 	bool backing_set; /* --backing given (attach: AUTO otherwise) */
 	int rings, threads, qd, conns;

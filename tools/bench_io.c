@@ -192,10 +192,20 @@ static int run_mode(const struct opts *o, const struct target *t, int mode,
 	if (mode == POOL_FIXED || mode == PLAIN_HUGE) {
 		struct regbuf_pool_opts po;
 
+		struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
+		/* qd buffers of bs, with room to spare; where RLIMIT_MEMLOCK
+		 * holds no more, just them (2 MiB pages are charged whole) */
+		uint64_t need = (bs * (uint64_t)o->qd + (4ULL << 20) - 1) &
+				~((2ULL << 20) - 1);
+
 		regbuf_pool_opts_init(&po);
 		po.size = bs * (uint64_t)o->qd * 2 > (4ULL << 20)
 				  ? bs * (uint64_t)o->qd * 2
 				  : 4ULL << 20;
+		regbuf_machine_get(&m);
+		if (m.memlock_room != UINT64_MAX &&
+		    po.size + (512 << 10) > m.memlock_room && need < po.size)
+			po.size = need;
 		if (mode == PLAIN_HUGE)
 			po.flags = REGBUF_POOL_NO_REGISTER;
 		ret = regbuf_pool_create(&po, &pool);

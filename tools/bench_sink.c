@@ -16,6 +16,8 @@ int bench_sink(struct opts *o)
 	double zc[64], cp[64], zc_cpu[64], cp_cpu[64];
 	uint64_t dry = 0;
 	bool verified = true, inc = false;
+	/* 256 buffers of 64 KiB, or what RLIMIT_MEMLOCK leaves room for */
+	uint32_t nbufs = sink_fit_nbufs(256, 64 * 1024);
 	int r;
 
 	for (r = 0; r < o->repeat; r++) {
@@ -23,7 +25,7 @@ int bench_sink(struct opts *o)
 			struct sink_opts so = {.conns = o->conns,
 					       .seconds = o->seconds,
 					       .buf_size = 64 * 1024,
-					       .nbufs = 256,
+					       .nbufs = nbufs,
 					       .copy = m == 1};
 			struct sink_result res;
 			int ret = sink_run(&so, &res);
@@ -52,6 +54,7 @@ int bench_sink(struct opts *o)
 		json_begin(&j, stdout);
 		json_str(&j, "bench", "sink");
 		json_int(&j, "conns", o->conns);
+		json_int(&j, "nbufs", (int)nbufs);
 		json_num(&j, "seconds", o->seconds);
 		json_num(&j, "zero_copy_mib_s", z);
 		json_num(&j, "copy_mib_s", c);
@@ -64,8 +67,8 @@ int bench_sink(struct opts *o)
 		json_int(&j, "repeat", r);
 		json_end(&j);
 	} else {
-		printf("receive-to-file sink, %d loopback connections, %.1f s per run, median of %d\n",
-		       o->conns, o->seconds, r);
+		printf("receive-to-file sink, %d loopback connections, %u buffers of 64 KiB, %.1f s per run, median of %d\n",
+		       o->conns, nbufs, o->seconds, r);
 		printf("  %-34s %9.1f MiB/s %9.0f server CPU ns/MiB\n",
 		       "WRITE_FIXED from the receive buffer", z, zcpu);
 		printf("  %-34s %9.1f MiB/s %9.0f server CPU ns/MiB (%.2fx)\n",

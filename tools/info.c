@@ -42,6 +42,37 @@ static int registers_by_folio(void)
 	return found;
 }
 
+/*
+ * The largest pool of a backing this user can create and register now:
+ * within the free hugepages (1g, 2m) and what RLIMIT_MEMLOCK leaves beside
+ * the pool's anchor ring (16 KiB), in whole pages of the backing (a huge
+ * page is charged whole, THP too). UINT64_MAX: no limit but memory.
+ */
+static const int largest_backings[] = {
+	REGBUF_BACKING_HUGE_1G, REGBUF_BACKING_HUGE_2M, REGBUF_BACKING_THP,
+	REGBUF_BACKING_PAGES};
+
+static uint64_t largest_pool(const struct regbuf_machine *m, int backing)
+{
+	uint64_t page = 4096, cap = UINT64_MAX, anchor = 16 << 10;
+
+	if (backing == REGBUF_BACKING_HUGE_1G)
+		page = 1ULL << 30, cap = m->huge_1g.free << 30;
+	else if (backing == REGBUF_BACKING_HUGE_2M)
+		page = 2ULL << 20, cap = m->huge_2m.free << 21;
+	else if (backing == REGBUF_BACKING_THP)
+		page = 2ULL << 20;
+	if (m->memlock_room != UINT64_MAX) {
+		uint64_t room =
+			m->memlock_room > anchor
+				? (m->memlock_room - anchor) / page * page
+				: 0;
+
+		cap = room < cap ? room : cap;
+	}
+	return cap;
+}
+
 static const char *by_folio_name(int v)
 {
 	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
@@ -87,6 +118,26 @@ static void json_info(void)
 	else
 		json_u64(&j, "limit", m.memlock_limit);
 	json_bool(&j, "cap_ipc_lock", m.cap_ipc_lock);
+	if (m.memlock_used == UINT64_MAX)
+		json_null(&j, "used");
+	else
+		json_u64(&j, "used", m.memlock_used);
+	if (m.memlock_room == UINT64_MAX)
+		json_null(&j, "room");
+	else
+		json_u64(&j, "room", m.memlock_room);
+	json_close(&j, '}');
+	/* null: bounded by memory only */
+	json_obj(&j, "largest_pool");
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t v = largest_pool(&m, largest_backings[i]);
+		const char *name = regbuf_backing_name(largest_backings[i]);
+
+		if (v == UINT64_MAX)
+			json_null(&j, name);
+		else
+			json_u64(&j, name, v);
+	}
 	json_close(&j, '}');
 	json_int(&j, "numa_nodes", m.numa_nodes);
 	json_int(&j, "page_size", m.page_size);
@@ -140,11 +191,26 @@ void print_info(FILE *o, bool brief)
 		fprintf(o,
 			"  %-14s -> THP pools fall back to 4 KiB pages; echo madvise > /sys/kernel/mm/transparent_hugepage/enabled\n",
 			"");
-	fprintf(o, "  %-14s %s%s\n", "memlock",
+	fprintf(o, "  %-14s %s%s", "memlock",
 		m.memlock_limit == UINT64_MAX
 			? "unlimited"
 			: rb_fmt_size(m.memlock_limit, a, sizeof(a)),
 		m.cap_ipc_lock ? " (CAP_IPC_LOCK: not enforced)" : "");
+	if (m.memlock_room != UINT64_MAX && m.memlock_used != UINT64_MAX)
+		fprintf(o, ", %s of it charged to this user now",
+			rb_fmt_size(m.memlock_used, a, sizeof(a)));
+	fputc('\n', o);
+	fprintf(o, "  %-14s", "largest pool");
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t v = largest_pool(&m, largest_backings[i]);
+
+		fprintf(o, "%s%s %s", i ? ", " : " ",
+			regbuf_backing_name(largest_backings[i]),
+			v == UINT64_MAX ? "memory"
+			: v		? rb_fmt_size(v, a, sizeof(a))
+					: "none");
+	}
+	fprintf(o, " (registered, now)\n");
 	if (!m.cap_ipc_lock && m.memlock_limit < (1ULL << 30))
 		fprintf(o,
 			"  %-14s -> pools larger than this cannot register: raise it (ulimit -l, LimitMEMLOCK=) or grant CAP_IPC_LOCK\n",

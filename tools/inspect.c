@@ -168,6 +168,19 @@ static void advice(const struct regbuf_map *m, const struct whole *w,
 		       nslots);
 	}
 	(void)m;
+	{
+		struct regbuf_machine mc = REGBUF_STRUCT_INIT(mc);
+		uint64_t charge = 0;
+		char a[32], b[32];
+
+		for (int i = 0; i < nslots; i++)
+			charge += s[i].charge;
+		regbuf_machine_get(&mc);
+		if (mc.memlock_room != UINT64_MAX && charge > mc.memlock_room)
+			printf("memlock: registering it charges %s, and RLIMIT_MEMLOCK leaves this user %s: raise it (ulimit -l, LimitMEMLOCK=), grant CAP_IPC_LOCK, or register part of it (REGBUF_POOL_PARTIAL).\n",
+			       rb_fmt_size(charge, a, sizeof(a)),
+			       rb_fmt_size(mc.memlock_room, b, sizeof(b)));
+	}
 	switch (regbuf_attach_cost_class()) {
 	case REGBUF_ATTACH_COST_PER_SLOT:
 		printf("attach: each more ring clones the table, one reference per slot (%d), whatever the size.\n",

@@ -88,7 +88,7 @@ const char *direct_dir(const char *want)
 	if (want)
 		return want;
 	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		if (takes_direct(c[i]))
+		if (takes_direct(c[i]) && !access(c[i], W_OK))
 			return c[i];
 	return ".";
 }
