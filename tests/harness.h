@@ -249,6 +249,82 @@ static inline uint64_t t_free_huge(const char *kb)
 	return v;
 }
 
+/*
+ * Bytes this process may still have charged to RLIMIT_MEMLOCK: the limit
+ * less what the user's processes hold already (regbuf_machine_get), or
+ * UINT64_MAX where the limit is not enforced (CAP_IPC_LOCK, unlimited).
+ */
+static inline uint64_t t_memlock_room(void)
+{
+	struct regbuf_machine m = {.struct_size = sizeof(m)};
+
+	CHECK_EQ(regbuf_machine_get(&m), 0);
+	return m.memlock_room;
+}
+
+/* What a test's own rings and a pool's anchor ring are charged besides
+ * the pool (SQ/CQ memory, charged from 6.13): a generous bound. */
+#define T_RING_SLACK (512ULL << 10)
+
+/*
+ * The size of a pool for a test about something other than memlock: want
+ * where RLIMIT_MEMLOCK is not enforced or leaves room for it (n times)
+ * beside keep bytes the test registers elsewhere at the same time,
+ * otherwise what the room leaves, in whole units (2 MiB: a huge page is
+ * charged whole). t_room_for() returns 0 when the room is below min;
+ * t_fit_n() skips the test then, with the reason: it needs privilege.
+ */
+static inline uint64_t t_room_for(uint64_t want, uint64_t min, uint64_t unit,
+				  uint64_t keep, unsigned n)
+{
+	uint64_t room = t_memlock_room(), got;
+
+	if (room == UINT64_MAX)
+		return want;
+	got = room > keep + T_RING_SLACK ? room - keep - T_RING_SLACK : 0;
+	got /= n;
+	got -= got % unit;
+	return got >= want ? want : got >= min ? got : 0;
+}
+
+static inline uint64_t t_fit_n(uint64_t want, uint64_t min, uint64_t unit,
+			       uint64_t keep, unsigned n)
+{
+	uint64_t room = t_memlock_room(),
+		 got = t_room_for(want, min, unit, keep, n);
+
+	if (!got)
+		t_skip("RLIMIT_MEMLOCK leaves %llu KiB to register, this test "
+		       "needs %llu KiB (raise ulimit -l, or run as root)",
+		       (unsigned long long)(room >> 10),
+		       (unsigned long long)((n * min + keep + T_RING_SLACK) >>
+					    10));
+	return got;
+}
+
+/* The same for a pool charged n times (attached to rings that register
+ * it again: t_charges()). */
+static inline uint64_t t_fit(uint64_t want, uint64_t min, uint64_t unit,
+			     uint64_t keep)
+{
+	return t_fit_n(want, min, unit, keep, 1);
+}
+
+/* How often a pool attached to rings rings is charged: once where attach
+ * clones, once per ring more where it registers again (no clone). */
+static inline unsigned t_charges(unsigned rings)
+{
+	return regbuf_attach_cost_class() == REGBUF_ATTACH_COST_REGISTER
+		       ? rings + 1
+		       : 1;
+}
+
+/* Is RLIMIT_MEMLOCK enforced on this process (no CAP_IPC_LOCK, a limit)? */
+static inline int t_memlock_enforced(void)
+{
+	return t_memlock_room() != UINT64_MAX;
+}
+
 static inline int t_io_uring_ok(void)
 {
 	struct regbuf_features f = {.struct_size = sizeof(f)};

@@ -35,10 +35,15 @@ static void check_in_slot(struct regbuf_pool *p, const struct regbuf_buf *b)
 	CHECK(off >= s.offset && off + b->len <= s.offset + s.len);
 }
 
+/* Pools are sized from RLIMIT_MEMLOCK where it is enforced (t_fit): the
+ * allocator is the subject here, not the limit. */
 static void unit(void)
 {
-	struct regbuf_pool *p = mkpool(64 << 20, 4 << 20, REGBUF_BACKING_PAGES);
-	struct regbuf_pool *q = mkpool(4 << 20, 0, REGBUF_BACKING_PAGES);
+	/* q: 4 MiB, or what is left beside p's one 4 MiB slot */
+	uint64_t qs = t_fit(4 << 20, 2 << 20, 1 << 20, 4 << 20);
+	struct regbuf_pool *p = mkpool(t_fit(64 << 20, 4 << 20, 4 << 20, qs),
+				       4 << 20, REGBUF_BACKING_PAGES);
+	struct regbuf_pool *q = mkpool(qs, 0, REGBUF_BACKING_PAGES);
 	struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
 	struct regbuf_buf b, c, forged, many[64];
 	size_t lens[] = {1,	100,	 512,		4095,	 4096,	 4097,
@@ -92,11 +97,11 @@ static void unit(void)
 		while ((ret = regbuf_alloc(q, 1 << 20, 0, &many[n])) == 0)
 			n++;
 		CHECK_EQ(ret, -ENOMEM);
-		CHECK_EQ(n, 4);
+		CHECK_EQ(n, qs >> 20);
 		CHECK_EQ(regbuf_alloc_stats(q, &st), 0);
-		CHECK_EQ(st.bytes_in_use, 4 << 20);
+		CHECK_EQ(st.bytes_in_use, qs);
 		CHECK(st.nr_failed >= 1);
-		CHECK(st.peak_bytes >= 4 << 20);
+		CHECK(st.peak_bytes >= qs);
 		for (unsigned i = 0; i < n; i++)
 			CHECK_EQ(regbuf_free(q, &many[i]), 0);
 		CHECK_EQ(regbuf_alloc(q, 1 << 20, 0, &b), 0);
@@ -110,7 +115,8 @@ static void unit(void)
 /* Random alloc/free against a model of live intervals. */
 static void property(void)
 {
-	struct regbuf_pool *p = mkpool(32 << 20, 8 << 20, REGBUF_BACKING_PAGES);
+	struct regbuf_pool *p = mkpool(t_fit(32 << 20, 4 << 20, 1 << 20, 0),
+				       8 << 20, REGBUF_BACKING_PAGES);
 	struct regbuf_buf live[256];
 	unsigned n = 0;
 	uint64_t x = 12345, inuse = 0;
@@ -204,7 +210,8 @@ static void *hammer(void *arg)
 
 static void threads(void)
 {
-	struct regbuf_pool *p = mkpool(64 << 20, 0, REGBUF_BACKING_AUTO);
+	struct regbuf_pool *p = mkpool(t_fit(64 << 20, 2 << 20, 2 << 20, 0), 0,
+				       REGBUF_BACKING_AUTO);
 	struct th t[4];
 	pthread_t th[4];
 	struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
@@ -241,7 +248,8 @@ static void *pairs(void *arg)
 
 static void stats_complete(void)
 {
-	struct regbuf_pool *p = mkpool(8 << 20, 0, REGBUF_BACKING_PAGES);
+	struct regbuf_pool *p = mkpool(t_fit(8 << 20, 5 << 20, 1 << 20, 0), 0,
+				       REGBUF_BACKING_PAGES);
 	struct regbuf_alloc_stats st = {.struct_size = sizeof(st)};
 	struct regbuf_buf small, big;
 	pthread_t th[4];
@@ -293,7 +301,8 @@ static void *alloc_in_thread(void *arg)
 static void stale_handles(void)
 {
 	static const size_t lens[] = {512, 4096, 64 << 10, 3 << 20};
-	struct regbuf_pool *p = mkpool(8 << 20, 0, REGBUF_BACKING_PAGES);
+	struct regbuf_pool *p = mkpool(t_fit(8 << 20, 4 << 20, 1 << 20, 0), 0,
+				       REGBUF_BACKING_PAGES);
 
 	for (unsigned i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		struct stale_arg s = {.p = p, .len = lens[i]};
@@ -328,7 +337,8 @@ static void churn_then_any_size(void)
 	static const size_t sizes[] = {512,    1024,	4096,	 8192,
 				       16384,  65536,	131072,	 262144,
 				       524288, 1 << 20, 3 << 20, 2 << 20};
-	static const uint64_t pools[] = {2 << 20, 4 << 20, 16 << 20};
+	uint64_t pools[] = {2 << 20, 4 << 20,
+			    t_fit(16 << 20, 4 << 20, 1 << 20, 0)};
 
 	for (unsigned k = 0; k < 3; k++) {
 		struct regbuf_pool *p =
@@ -371,8 +381,9 @@ static void churn_then_any_size(void)
 		CHECK_EQ(st.bytes_in_use, 0u);
 		regbuf_pool_destroy(p);
 	}
-	printf("  2, 4 and 16 MiB pools: after every size was used and "
-	       "freed, every size fits again, the whole pool included\n");
+	printf("  2, 4 and %llu MiB pools: after every size was used and "
+	       "freed, every size fits again, the whole pool included\n",
+	       (unsigned long long)(pools[2] >> 20));
 }
 
 /*
@@ -384,10 +395,10 @@ static void churn_then_any_size(void)
  */
 static void small_spans_and_placement(void)
 {
-	struct regbuf_pool *p = mkpool(2 << 20, 0, REGBUF_BACKING_PAGES);
-	struct regbuf_pool *q = mkpool(8 << 20, 0, REGBUF_BACKING_PAGES);
+	struct regbuf_pool *p = mkpool(2 << 20, 0, REGBUF_BACKING_PAGES), *q;
 	struct regbuf_buf cls[9], a, b, c, d, small;
-	char *base = regbuf_pool_base(q);
+	uint64_t qs;
+	char *base;
 
 	for (unsigned i = 0; i < 9; i++)
 		CHECK_EQ(regbuf_alloc(p, 512u << i, 512u << i, &cls[i]), 0);
@@ -400,20 +411,24 @@ static void small_spans_and_placement(void)
 	regbuf_pool_destroy(p);
 
 	/*
-	 * 8 MiB: a (1 MiB) takes the bottom of the empty slot (two equal
-	 * edges); b (3 MiB) the top (the slot's edge is shorter than a);
-	 * c (2 MiB) lies against a, the shorter neighbour, so the 2 MiB left
-	 * touch b. Freeing b then leaves one 5 MiB hole: a 5 MiB buffer fits.
-	 * (From the bottom, c would have left 2 + 3 MiB in two holes.)
+	 * qs = 8 MiB (7 MiB at least): a (1 MiB) takes the bottom of the
+	 * empty slot (two equal edges); b (3 MiB) the top (the slot's edge
+	 * is shorter than a); c (2 MiB) lies against a, the shorter
+	 * neighbour, so the qs - 6 MiB left touch b. Freeing b then leaves
+	 * one hole of qs - 3 MiB: a buffer that long fits. (From the bottom,
+	 * c would have left qs - 6 and 3 MiB in two holes.)
 	 */
+	qs = t_fit(8 << 20, 7 << 20, 1 << 20, 0);
+	q = mkpool(qs, 0, REGBUF_BACKING_PAGES);
+	base = regbuf_pool_base(q);
 	CHECK_EQ(regbuf_alloc(q, 1 << 20, 0, &a), 0);
 	CHECK_EQ(regbuf_alloc(q, 3 << 20, 0, &b), 0);
 	CHECK_EQ(regbuf_alloc(q, 2 << 20, 0, &c), 0);
 	CHECK(a.addr == base);
-	CHECK(b.addr == base + (5 << 20));
+	CHECK(b.addr == base + qs - (3 << 20));
 	CHECK(c.addr == base + (1 << 20));
 	CHECK_EQ(regbuf_free(q, &b), 0);
-	CHECK_EQ(regbuf_alloc(q, 5 << 20, 0, &d), 0);
+	CHECK_EQ(regbuf_alloc(q, qs - (3 << 20), 0, &d), 0);
 	CHECK(d.addr == base + (3 << 20));
 	/* A span takes the top of its hole: here the only hole is gone, so
 	 * the pool is full. */

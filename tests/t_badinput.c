@@ -554,8 +554,12 @@ int main(void)
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");
 	regbuf_pool_opts_init(&o);
-	o.size = 16 << 20;
-	o.max_slot_size = 4 << 20;
+	/* P and Q, and P again where attach registers (no clone): 16 MiB each
+	 * or what RLIMIT_MEMLOCK leaves; four slots each */
+	o.size = t_fit(16 << 20, 2 << 20, 2 << 20, 4 << 20);
+	o.max_slot_size = o.size / 4;
+	if (o.max_slot_size < (2 << 20)) /* smaller than a huge page */
+		o.backing = REGBUF_BACKING_PAGES;
 	CHECK_EQ(regbuf_pool_create(&o, &P), 0);
 	CHECK_EQ(regbuf_pool_create(&o, &Q), 0);
 	CHECK_EQ(io_uring_queue_init(4, &r1, 0), 0);
@@ -572,7 +576,8 @@ int main(void)
 		struct regbuf_pool_opts d;
 
 		regbuf_pool_opts_init(&d);
-		d.size = 2 << 20;
+		d.size = 64 << 10;
+		d.backing = REGBUF_BACKING_PAGES;
 		CHECK_EQ(regbuf_pool_create(&d, &D), 0);
 		regbuf_pool_destroy(D); /* the rows below use it anyway */
 	}

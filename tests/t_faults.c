@@ -19,13 +19,15 @@ typedef void (*undo_fn)(void *state);
 
 static struct regbuf_pool *attach_pool;
 static struct io_uring attach_ring;
+/* 8 MiB, or what RLIMIT_MEMLOCK leaves beside attach_pool (t_fit) */
+static uint64_t op_size;
 
 static int create_with(int backing, unsigned flags, void **st)
 {
 	struct regbuf_pool_opts o;
 
 	regbuf_pool_opts_init(&o);
-	o.size = 8 << 20;
+	o.size = op_size;
 	o.backing = backing;
 	o.flags = flags;
 	o.populate_threads = 2;
@@ -114,7 +116,7 @@ static int op_destroy(void **st)
 
 	*st = NULL;
 	regbuf_pool_opts_init(&o);
-	o.size = 4 << 20;
+	o.size = op_size / 2; /* twice that where attach registers again */
 	ret = regbuf_pool_create(&o, &p);
 	if (ret)
 		return ret;
@@ -135,7 +137,9 @@ static void undo_nothing(void *st)
 static int op_alloc_big(void **st)
 {
 	struct regbuf_buf *b = calloc(1, sizeof(*b));
-	int ret = regbuf_alloc(attach_pool, 3 << 20, 0, b);
+	/* 3 MiB of the 8 MiB pool: above every class */
+	int ret = regbuf_alloc(attach_pool,
+			       regbuf_pool_size(attach_pool) / 8 * 3, 0, b);
 
 	if (ret)
 		free(b);
@@ -280,8 +284,11 @@ int main(void)
 	madvise(map_mem + (2 << 20), 6 << 20, MADV_HUGEPAGE);
 	memset(map_mem, 1, 8 << 20);
 	regbuf_pool_opts_init(&o);
-	o.size = 8 << 20;
+	/* attach_pool, and beside it one pool at a time (op_size): 8 MiB
+	 * each, or 2 and 4 MiB where RLIMIT_MEMLOCK is enforced */
+	o.size = t_fit(8 << 20, 2 << 20, 2 << 20, 4 << 20);
 	CHECK_EQ(regbuf_pool_create(&o, &attach_pool), 0);
+	op_size = t_fit(8 << 20, 4 << 20, 2 << 20, 0);
 	CHECK_EQ(io_uring_queue_init(4, &attach_ring, 0), 0);
 
 	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {

@@ -20,6 +20,16 @@
 
 static bool ranges;
 static int file_fd;
+/*
+ * Sizes are in units of U: 1 MiB, or where RLIMIT_MEMLOCK is enforced
+ * 256 KiB on 4 KiB pages, so that every pool here and its growth fit the
+ * distribution's 8 MiB (the growth itself is what is tested, at any
+ * scale). PER: buffers of U each of 4 threads takes in auto_grow, from a
+ * pool of 4 U that may grow to AUTO_MAX.
+ */
+static uint64_t U = MIB, AUTO_MAX = 128 * MIB;
+static unsigned PER = 24;
+static int backing = REGBUF_BACKING_AUTO;
 
 static struct regbuf_pool *growable(uint64_t size, uint64_t max)
 {
@@ -30,7 +40,8 @@ static struct regbuf_pool *growable(uint64_t size, uint64_t max)
 	o.size = size;
 	o.max_size = max;
 	o.flags = REGBUF_POOL_GROWABLE;
-	o.max_slot_size = 4 * MIB;
+	o.backing = backing;
+	o.max_slot_size = 4 * U;
 	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
 	return p;
 }
@@ -69,7 +80,7 @@ static void room(struct io_uring *r, unsigned n)
 static void explicit_grow(void)
 {
 	struct t_held start = t_held_now();
-	struct regbuf_pool *p = growable(8 * MIB, 64 * MIB);
+	struct regbuf_pool *p = growable(8 * U, 64 * U);
 	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct io_uring r[3], late;
 	unsigned first[3] = {0, 10, 40};
@@ -85,11 +96,11 @@ static void explicit_grow(void)
 			room(&r[i], 64);
 		CHECK(regbuf_pool_attach(p, r[i].ring_fd, first[i]) > 0);
 	}
-	s = regbuf_pool_grow(p, 16 * MIB);
+	s = regbuf_pool_grow(p, 16 * U);
 	CHECK_EQ(s, (int)nr0);
 	CHECK_EQ(regbuf_pool_info(p, &info), 0);
 	nr1 = info.nr_slots;
-	CHECK(info.size >= 24 * MIB && nr1 > nr0);
+	CHECK(info.size >= 24 * U && nr1 > nr0);
 	CHECK_EQ(info.nr_registered_slots, nr1);
 	for (int i = 0; i < 3; i++) {
 		if (ranges)
@@ -97,17 +108,17 @@ static void explicit_grow(void)
 				 (long)(first[i] + nr1));
 		/* old and new memory through every ring */
 		io_at(&r[i], p, base + 65536, first[i], 1 + (uint64_t)i);
-		io_at(&r[i], p, base + 8 * MIB + 65536 * (unsigned)i, first[i],
+		io_at(&r[i], p, base + 8 * U + 65536 * (unsigned)i, first[i],
 		      10 + (uint64_t)i);
 	}
 	/* a ring attached now gets both anchors' slots */
 	CHECK_EQ(io_uring_queue_init(4, &late, 0), 0);
 	CHECK(regbuf_pool_attach(p, late.ring_fd, 0) > 0);
-	io_at(&late, p, base + 20 * MIB, 0, 77);
+	io_at(&late, p, base + 20 * U, 0, 77);
 	/* limits and bad input change nothing */
-	CHECK_EQ(regbuf_pool_grow(p, 64 * MIB), -ENOSPC);
+	CHECK_EQ(regbuf_pool_grow(p, 64 * U), -ENOSPC);
 	CHECK_EQ(regbuf_pool_grow(p, 0), -EINVAL);
-	CHECK_EQ(regbuf_pool_grow(NULL, MIB), -EINVAL);
+	CHECK_EQ(regbuf_pool_grow(NULL, U), -EINVAL);
 	CHECK_EQ(regbuf_pool_info(p, &info), 0);
 	CHECK_EQ(info.nr_slots, nr1);
 	/* detach empties every slot, old and new */
@@ -120,9 +131,10 @@ static void explicit_grow(void)
 		io_uring_queue_exit(&r[i]);
 	io_uring_queue_exit(&late);
 	CHECK_HELD_SAME(start);
-	printf("  grew 8 -> %llu MiB: %u -> %u slots, 3 attached rings and "
-	       "a late one do verified fixed I/O in old and new memory\n",
-	       (unsigned long long)(info.size >> 20), nr0, nr1);
+	printf("  grew %llu -> %llu KiB: %u -> %u slots, 3 attached rings "
+	       "and a late one do verified fixed I/O in old and new memory\n",
+	       (unsigned long long)(8 * U >> 10),
+	       (unsigned long long)(info.size >> 10), nr0, nr1);
 }
 
 /* Without room in an attached ring's table (kernels before 6.13), the
@@ -137,13 +149,13 @@ static void refused_without_room(void)
 
 	if (ranges)
 		return;
-	p = growable(8 * MIB, 64 * MIB);
+	p = growable(8 * U, 64 * U);
 	CHECK_EQ(io_uring_queue_init(4, &r, 0), 0);
 	CHECK(regbuf_pool_attach(p, r.ring_fd, 0) > 0);
 	CHECK_EQ(regbuf_pool_info(p, &info), 0);
 	nr0 = info.nr_slots;
 	before = t_held_now();
-	CHECK_EQ(regbuf_pool_grow(p, 8 * MIB), -ENOSPC);
+	CHECK_EQ(regbuf_pool_grow(p, 8 * U), -ENOSPC);
 	CHECK(strstr(regbuf_last_error(), "cannot take slots"));
 	CHECK_HELD_SAME(before);
 	CHECK_EQ(regbuf_pool_info(p, &info), 0);
@@ -171,27 +183,27 @@ static void *grow_hammer(void *arg)
 	struct regbuf_buf b[24];
 	unsigned n = 0;
 
-	/* 24 x 1 MiB per thread, 4 threads: 96 MiB from a 4 MiB pool */
-	for (int i = 0; i < 24; i++) {
+	/* PER x U per thread, 4 threads: 96 MiB from a 4 MiB pool (root) */
+	for (unsigned i = 0; i < PER; i++) {
 		uint64_t *q;
 
-		int ret = regbuf_alloc(h->p, MIB, 0, &b[n]);
+		int ret = regbuf_alloc(h->p, U, 0, &b[n]);
 
 		if (ret) {
-			snprintf(h->why, sizeof(h->why), "alloc %d: %s (%s)", i,
+			snprintf(h->why, sizeof(h->why), "alloc %u: %s (%s)", i,
 				 strerror(-ret), regbuf_last_error());
 			break;
 		}
 		q = b[n].addr;
-		for (size_t k = 0; k < MIB / 8; k += 512)
+		for (size_t k = 0; k < U / 8; k += 512)
 			q[k] = (uint64_t)(uintptr_t)q ^ (uint64_t)h->id;
 		n++;
 	}
-	pthread_barrier_wait(&all_held); /* 96 MiB live at once */
+	pthread_barrier_wait(&all_held); /* 4 PER U live at once */
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t *q = b[i].addr;
 
-		for (size_t k = 0; k < MIB / 8; k += 512)
+		for (size_t k = 0; k < U / 8; k += 512)
 			CHECK_EQ(q[k],
 				 (uint64_t)(uintptr_t)q ^ (uint64_t)h->id);
 		CHECK_EQ(regbuf_free(h->p, &b[i]), 0);
@@ -203,7 +215,7 @@ static void *grow_hammer(void *arg)
 static void auto_grow(void)
 {
 	struct t_held start = (t_warm_threads(4), t_held_now());
-	struct regbuf_pool *p = growable(4 * MIB, 128 * MIB);
+	struct regbuf_pool *p = growable(4 * U, AUTO_MAX);
 	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct hammer h[4];
 	pthread_t th[4];
@@ -221,16 +233,16 @@ static void auto_grow(void)
 		if (h[i].why[0])
 			fprintf(stderr, "thread %d: %s\n", i, h[i].why);
 	}
-	if (total != 96) {
+	if (total != 4 * PER) {
 		CHECK_EQ(regbuf_pool_info(p, &info), 0);
 		fprintf(stderr,
 			"pool: %llu bytes, %u slots, %u registered, %u chunks; notes: %s\n",
 			(unsigned long long)info.size, info.nr_slots,
 			info.nr_registered_slots, info.nr_chunks, info.notes);
 	}
-	CHECK_EQ(total, 96u);
+	CHECK_EQ(total, 4 * PER);
 	CHECK_EQ(regbuf_pool_info(p, &info), 0);
-	if (info.size < 96 * MIB || info.size > 128 * MIB) {
+	if (info.size < 4 * PER * U || info.size > AUTO_MAX) {
 		fprintf(stderr, "grew to %llu bytes\n",
 			(unsigned long long)info.size);
 		exit(1);
@@ -238,15 +250,18 @@ static void auto_grow(void)
 	CHECK_EQ(info.nr_registered_slots, info.nr_slots);
 	/* at max_size it stops growing: -ENOMEM, not a crash; more than a
 	 * slot can ever hold is bad input */
-	while (!regbuf_alloc(p, 4 * MIB, 0, &b))
+	while (!regbuf_alloc(p, 4 * U, 0, &b))
 		;
 	CHECK(strstr(regbuf_last_error(), "exhausted"));
-	CHECK_EQ(regbuf_alloc(p, 4 * MIB + 1, 0, &b), -EINVAL);
+	CHECK_EQ(regbuf_alloc(p, 4 * U + 1, 0, &b), -EINVAL);
 	regbuf_pool_destroy(p);
 	CHECK_HELD_SAME(start);
-	printf("  4 threads took 96 x 1 MiB from a 4 MiB GROWABLE pool: it "
-	       "grew to %llu MiB in %u chunks, no overlap, stops at max_size\n",
-	       (unsigned long long)(info.size >> 20), info.nr_chunks);
+	printf("  4 threads took %u x %llu KiB from a %llu KiB GROWABLE pool: "
+	       "it grew to %llu KiB in %u chunks, no overlap, stops at "
+	       "max_size\n",
+	       4 * PER, (unsigned long long)(U >> 10),
+	       (unsigned long long)(4 * U >> 10),
+	       (unsigned long long)(info.size >> 10), info.nr_chunks);
 }
 
 static void bad_options(void)
@@ -283,27 +298,35 @@ static void steal_all(struct regbuf_pool *p)
 	if (!steals_left)
 		return;
 	steals_left--;
-	while (nr_stolen < 16 && !rb_alloc_raw(p, MIB, 0, &stolen[nr_stolen]))
+	while (nr_stolen < 16 && !rb_alloc_raw(p, U, 0, &stolen[nr_stolen]))
 		nr_stolen++;
 }
 
 static void grown_then_taken(void)
 {
 	struct t_held start = t_held_now();
-	struct regbuf_pool *p = growable(4 * MIB, 64 * MIB);
+	struct regbuf_pool *p = growable(4 * U, 64 * U);
 	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
 	struct regbuf_buf full[4], b;
 
 	for (int i = 0; i < 4; i++)
-		CHECK_EQ(regbuf_alloc(p, MIB, 0, &full[i]), 0);
+		CHECK_EQ(regbuf_alloc(p, U, 0, &full[i]), 0);
 	nr_stolen = 0;
 	steals_left = 1;
 	rb_grow_hook = steal_all;
-	CHECK_EQ(regbuf_alloc(p, MIB, 0, &b), 0);
+	CHECK_EQ(regbuf_alloc(p, U, 0, &b), 0);
 	rb_grow_hook = NULL;
-	CHECK_EQ(nr_stolen, 4u); /* the first growth, 4 MiB, all taken */
-	CHECK_EQ(regbuf_pool_info(p, &info), 0);
-	CHECK_EQ(info.size, 16 * MIB); /* 4, +4 taken, +8 served */
+	/* Each growth adds the pool's size, at least 2 MiB (grow_for): with
+	 * U = 1 MiB the first 4 MiB are all taken, the next 8 serve it. */
+	{
+		uint64_t first = 4 * U > (2 << 20) ? 4 * U : 2 << 20;
+		uint64_t second =
+			4 * U + first > (2 << 20) ? 4 * U + first : 2 << 20;
+
+		CHECK_EQ(nr_stolen, first / U); /* all taken */
+		CHECK_EQ(regbuf_pool_info(p, &info), 0);
+		CHECK_EQ(info.size, 4 * U + first + second);
+	}
 	CHECK_EQ(info.nr_registered_slots, info.nr_slots);
 	CHECK_EQ(regbuf_free(p, &b), 0);
 	for (unsigned i = 0; i < nr_stolen; i++)
@@ -325,14 +348,14 @@ static void faults(void)
 
 	for (int k = 0; k < RB_SYS_NR; k++)
 		c0[k] = rb_sys_count(k, -1);
-	p = growable(4 * MIB, 64 * MIB);
+	p = growable(4 * U, 64 * U);
 	CHECK_EQ(io_uring_queue_init(4, &r, 0), 0);
 	if (!ranges)
 		room(&r, 64);
 	CHECK(regbuf_pool_attach(p, r.ring_fd, 0) > 0);
 	for (int k = 0; k < RB_SYS_NR; k++)
 		c0[k] = rb_sys_count(k, -1);
-	CHECK(regbuf_pool_grow(p, 4 * MIB) > 0);
+	CHECK(regbuf_pool_grow(p, 4 * U) > 0);
 	for (int k = 0; k < RB_SYS_NR; k++)
 		n[k] = rb_sys_count(k, -1) - c0[k];
 	regbuf_pool_destroy(p);
@@ -349,7 +372,7 @@ static void faults(void)
 			/* 6.1 unpins the last iteration's pool in a
 			 * worker: let it finish before the snapshot */
 			t_vmpin_settled(0);
-			p = growable(4 * MIB, 64 * MIB);
+			p = growable(4 * U, 64 * U);
 			CHECK_EQ(io_uring_queue_init(4, &r, 0), 0);
 			if (!ranges)
 				room(&r, 64);
@@ -358,7 +381,7 @@ static void faults(void)
 			bufs = t_ring_bufs(r.ring_fd, NULL, 0);
 			before = t_held_now();
 			rb_sys_fault(k, -1, nth, ENOMEM);
-			ret = regbuf_pool_grow(p, 4 * MIB);
+			ret = regbuf_pool_grow(p, 4 * U);
 			rb_sys_fault_clear();
 			points++;
 			if (ret < 0) {
@@ -391,7 +414,13 @@ int main(void)
 		t_skip("io_uring is not available here");
 	regbuf_features_get(&f);
 	ranges = f.features & REGBUF_FEAT_CLONE_RANGES;
-	file_fd = t_open_direct(4 * MIB);
+	if (t_memlock_enforced()) {
+		U = 256 << 10;
+		backing = REGBUF_BACKING_PAGES;
+		PER = 4;
+		AUTO_MAX = 24 * U;
+	}
+	file_fd = t_open_direct(4 * U);
 	bad_options();
 	explicit_grow();
 	refused_without_room();

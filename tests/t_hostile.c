@@ -51,6 +51,10 @@ static uint64_t free_reaches(uint64_t want)
 
 #define NHOLD 16
 
+/* Free 2 MiB pages left for hugepages_run_out's pool of twice as many:
+ * 8, or 1 where RLIMIT_MEMLOCK is enforced (a 4 MiB pool). */
+static uint64_t leave = 8;
+
 static void release(void **held, size_t *len)
 {
 	for (int k = 0; k < NHOLD; k++)
@@ -70,15 +74,18 @@ static void hugepages_run_out(void)
 	void *held[NHOLD] = {0};
 	size_t hold_len[NHOLD] = {0};
 
-	if (free0 < 16) {
-		printf("  hugepages run out: fewer than 16 free 2 MiB pages, "
-		       "not tried\n");
+	if (t_memlock_enforced())
+		leave = 1;
+	if (free0 < 2 * leave) {
+		printf("  hugepages run out: fewer than %llu free 2 MiB pages, "
+		       "not tried\n",
+		       (unsigned long long)(2 * leave));
 		return;
 	}
-	/* Leave exactly 8 free pages: a 32 MiB pool gets 16 MiB of them.
-	 * Pages a closing ring releases meanwhile are taken as well. */
-	for (int k = 0; k < NHOLD && t_free_huge("2048") > 8; k++) {
-		hold_len[k] = (t_free_huge("2048") - 8) * M2;
+	/* Leave exactly 8 free pages (leave): a 32 MiB pool gets 16 MiB of
+	 * them. Pages a closing ring releases meanwhile are taken as well. */
+	for (int k = 0; k < NHOLD && t_free_huge("2048") > leave; k++) {
+		hold_len[k] = (t_free_huge("2048") - leave) * M2;
 		held[k] = mmap(NULL, hold_len[k], PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
 				       MAP_POPULATE,
@@ -86,23 +93,25 @@ static void hugepages_run_out(void)
 		CHECK(held[k] != MAP_FAILED);
 		usleep(20000);
 	}
-	if (t_free_huge("2048") != 8) {
+	if (t_free_huge("2048") != leave) {
 		printf("  hugepages run out: the free count would not hold "
-		       "still at 8, not tried\n");
+		       "still at %llu, not tried\n",
+		       (unsigned long long)leave);
 		release(held, hold_len);
 		return;
 	}
 	before = t_held_now();
 
 	regbuf_pool_opts_init(&o);
-	o.size = 32 << 20;
+	o.size = 2 * leave * M2;
 	o.backing = REGBUF_BACKING_HUGE_2M;
 	o.flags = REGBUF_POOL_STRICT;
 	CHECK_EQ(regbuf_pool_create(&o, &p), -ENOMEM);
 	CHECK(p == NULL && regbuf_last_error()[0]);
 	CHECK_HELD_SAME(before);
-	CHECK_EQ(t_free_huge("2048"), 8u);
-	printf("  STRICT 2m with 8 of 16 pages free: %s\n",
+	CHECK_EQ(t_free_huge("2048"), leave);
+	printf("  STRICT 2m with %llu of %llu pages free: %s\n",
+	       (unsigned long long)leave, (unsigned long long)(2 * leave),
 	       regbuf_last_error());
 
 	o.backing = REGBUF_BACKING_AUTO;
@@ -116,12 +125,13 @@ static void hugepages_run_out(void)
 	CHECK_EQ(first.backing, REGBUF_BACKING_HUGE_2M);
 	CHECK(last.backing != REGBUF_BACKING_HUGE_2M);
 	CHECK_EQ(t_free_huge("2048"), 0u);
-	printf("  AUTO with 8 pages free: %u chunks, first 2m, last %s; "
+	printf("  AUTO with %llu pages free: %u chunks, first 2m, last %s; "
 	       "notes: %.*s\n",
-	       info.nr_chunks, regbuf_backing_name(last.backing),
+	       (unsigned long long)leave, info.nr_chunks,
+	       regbuf_backing_name(last.backing),
 	       (int)strcspn(info.notes, "\n"), info.notes);
 	regbuf_pool_destroy(p);
-	CHECK_EQ(free_reaches(8), 8u);
+	CHECK_EQ(free_reaches(leave), leave);
 	release(held, hold_len);
 	CHECK(free_reaches(free0) >= free0);
 }
@@ -197,7 +207,7 @@ static void rings_closed_first(void)
 	struct t_held start = t_held_now();
 
 	regbuf_pool_opts_init(&o);
-	o.size = 4 << 20;
+	o.size = t_fit_n(4 << 20, 2 << 20, 2 << 20, 0, t_charges(3));
 	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
 	for (int i = 0; i < 3; i++) {
 		CHECK_EQ(io_uring_queue_init(2, &r[i], 0), 0);
@@ -227,10 +237,11 @@ static void fork_with(unsigned flags)
 	char *base;
 	int fd, st;
 	pid_t pid;
+	size_t size = t_fit_n(16 << 20, 2 << 20, 2 << 20, 0, t_charges(1));
 
-	p = attached_pool(16 << 20, REGBUF_BACKING_AUTO, flags, &ring);
+	p = attached_pool(size, REGBUF_BACKING_AUTO, flags, &ring);
 	base = regbuf_pool_base(p);
-	memset(base, 'P', 16 << 20);
+	memset(base, 'P', size);
 	fd = t_open_direct(1 << 20);
 	CHECK_EQ(regbuf_alloc(p, 1 << 20, 0, &b), 0);
 	t_fill(b.addr, 1 << 20, 5);
@@ -249,7 +260,7 @@ static void fork_with(unsigned flags)
 				      : 0);
 		if (base[0] != 'P')
 			_exit(5);
-		memset(base, 'C', 16 << 20); /* the child's own copy */
+		memset(base, 'C', size); /* the child's own copy */
 		_exit(0);
 	}
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
@@ -258,7 +269,7 @@ static void fork_with(unsigned flags)
 		exit(1);
 	}
 	/* The parent's memory is its own, and fixed I/O still lands in it. */
-	CHECK_EQ(base[(16 << 20) - 1], 'P');
+	CHECK_EQ(base[size - 1], 'P');
 	CHECK_EQ(t_read_fixed(&ring, fd, b.addr, 1 << 20, 0, b.slot), 1 << 20);
 	CHECK(t_verify(b.addr, 1 << 20, 5));
 	regbuf_free(p, &b);

@@ -45,6 +45,7 @@ static void readme_program(const char *dir)
 	static char readme[1 << 16], cmd[8192], out[512];
 	char *prog, *build;
 	size_t n;
+	int st;
 	FILE *f = fopen("README.md", "r");
 	int fd = t_open_direct(1 << 20);
 	static char blk[1 << 20] __attribute__((aligned(4096)));
@@ -71,8 +72,9 @@ static void readme_program(const char *dir)
 		 "2>&1",
 		 dir, build, (int)getpid(), fd);
 	printf("  README: %s\n", build);
-	CHECK_EQ(t_popen(out, sizeof(out), cmd), 0);
+	st = t_popen(out, sizeof(out), cmd);
 	printf("  README's program: %s", out);
+	CHECK_EQ(st, 0);
 	CHECK(strstr(out, "read 131072 bytes into fixed buffer slot 0"));
 	close(fd);
 	free(prog);

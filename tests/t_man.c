@@ -83,7 +83,7 @@ int main(void)
 {
 	const char *b =
 		getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build";
-	char cmd[4096], out[65536], path[512], *hdr, *p;
+	char cmd[8400], out[65536], path[512], *hdr, *p;
 	unsigned pages = 0;
 	FILE *f;
 
@@ -149,16 +149,15 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "ls man/man3/*.3");
 	CHECK_EQ(t_popen(out, sizeof(out), cmd), 0);
 	for (char *tok = strtok(out, "\n"); tok; tok = strtok(NULL, "\n")) {
-		char *page = slurp(tok), *c, src[600], log[4096];
+		char *page = slurp(tok), *c, src[4200], log[4096];
 
 		CHECK(page);
 		if (!strncmp(page, ".so ", 4) || !(c = synopsis_c(page))) {
 			free(page);
 			continue;
 		}
-		snprintf(src, sizeof(src), "%s/scratch/synopsis.c", b);
-		snprintf(path, sizeof(path), "%s/scratch", b);
-		mkdir(path, 0700);
+		snprintf(src, sizeof(src), "%s/synopsis-%d.c", t_scratch_dir(),
+			 (int)getpid());
 		f = fopen(src, "w");
 		CHECK(f);
 		fprintf(f, "#define _GNU_SOURCE\n%s", c);

@@ -19,7 +19,7 @@
 
 static bool clone_ranges;
 
-static int run_backing(int backing, uint64_t size, int *skipped)
+static int run_backing(int backing, uint64_t size, uint64_t page, int *skipped)
 {
 	unsigned roomy = 0;
 	int method = 0;
@@ -32,6 +32,17 @@ static int run_backing(int backing, uint64_t size, int *skipped)
 	int fd, ret, order[NR_RINGS];
 	static char own[2][4096] __attribute__((aligned(4096)));
 
+	/* what RLIMIT_MEMLOCK leaves for the pool and its 8 rings (at least
+	 * one page of the backing, and 2 IO_SIZE buffers) */
+	size = t_room_for(size, page > 2 * IO_SIZE ? page : 2 * IO_SIZE, page,
+			  0, t_charges(NR_RINGS));
+	if (!size) {
+		printf("  %s: not tried, RLIMIT_MEMLOCK holds no %llu KiB "
+		       "page for this pool and its rings (needs privilege)\n",
+		       regbuf_backing_name(backing),
+		       (unsigned long long)(page >> 10));
+		return 0;
+	}
 	regbuf_pool_opts_init(&o);
 	o.size = size;
 	o.backing = backing;
@@ -195,30 +206,33 @@ static void span_io(void)
 	struct regbuf_pool *p;
 	struct io_uring ring;
 	char *base;
-	size_t len = (4 << 20) + 8192;
+	/* four slots of S = 2 MiB, or of what RLIMIT_MEMLOCK leaves */
+	uint64_t size = t_fit_n(8 << 20, 2 << 20, 1 << 20, 0, t_charges(1));
+	uint64_t S = size / 4;
+	size_t len = 2 * S + 8192;
 	int fd, n, first_slot = 5;
 
 	regbuf_pool_opts_init(&o);
-	o.size = 8 << 20;
+	o.size = size;
 	o.backing = REGBUF_BACKING_PAGES;
-	o.max_slot_size = 2 << 20;
+	o.max_slot_size = S;
 	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
 	CHECK_EQ(io_uring_queue_init(8, &ring, 0), 0);
 	CHECK(regbuf_pool_attach(p, ring.ring_fd, (unsigned)first_slot) > 0);
 	base = regbuf_pool_base(p);
 	fd = t_open_direct(8 << 20);
-	t_fill(base + (1 << 20) - 4096, len, 77);
-	n = regbuf_prep_rw_span(&ring, p, 1, fd, base + (1 << 20) - 4096, len,
+	t_fill(base + S / 2 - 4096, len, 77);
+	n = regbuf_prep_rw_span(&ring, p, 1, fd, base + S / 2 - 4096, len,
 				1 << 20, (unsigned)first_slot, 1);
 	reap_chain(&ring, n);
-	memset(base, 0, 8 << 20);
-	n = regbuf_prep_rw_span(&ring, p, 0, fd, base + (2 << 20) + 4096, len,
-				1 << 20, (unsigned)first_slot, 2);
+	memset(base, 0, size);
+	n = regbuf_prep_rw_span(&ring, p, 0, fd, base + S + 4096, len, 1 << 20,
+				(unsigned)first_slot, 2);
 	reap_chain(&ring, n);
-	CHECK(t_verify(base + (2 << 20) + 4096, len, 77));
+	CHECK(t_verify(base + S + 4096, len, 77));
 	/* bad input: nothing queued */
-	CHECK_EQ(regbuf_prep_rw_span(&ring, p, 0, fd, base + (7 << 20), 2 << 20,
-				     0, 0, 3),
+	CHECK_EQ(regbuf_prep_rw_span(&ring, p, 0, fd, base + S / 2 * 7, S, 0, 0,
+				     3),
 		 -EFAULT);
 	CHECK_EQ(regbuf_prep_rw_span(&ring, p, 0, fd, base, 0, 0, 0, 3),
 		 -EINVAL);
@@ -227,8 +241,9 @@ static void span_io(void)
 	regbuf_pool_detach(p, ring.ring_fd);
 	io_uring_queue_exit(&ring);
 	regbuf_pool_destroy(p);
-	printf("  a 4 MiB range over three slots: 3 linked fixed SQEs each "
-	       "way, verified\n");
+	printf("  a %llu KiB range over three slots: 3 linked fixed SQEs each "
+	       "way, verified\n",
+	       (unsigned long long)(len >> 10));
 }
 
 int main(void)
@@ -241,10 +256,12 @@ int main(void)
 		t_skip("io_uring is not available here");
 	regbuf_features_get(&f);
 	clone_ranges = f.features & REGBUF_FEAT_CLONE_RANGES;
-	tried++, run_backing(REGBUF_BACKING_PAGES, 32 << 20, &skipped);
-	tried++, run_backing(REGBUF_BACKING_THP, 64 << 20, &skipped);
-	tried++, run_backing(REGBUF_BACKING_HUGE_2M, 64 << 20, &skipped);
-	tried++, run_backing(REGBUF_BACKING_HUGE_1G, 1 << 30, &skipped);
+	tried++, run_backing(REGBUF_BACKING_PAGES, 32 << 20, 4096, &skipped);
+	tried++, run_backing(REGBUF_BACKING_THP, 64 << 20, 2 << 20, &skipped);
+	tried++, run_backing(REGBUF_BACKING_HUGE_2M, 64 << 20, 2 << 20,
+			     &skipped);
+	tried++,
+		run_backing(REGBUF_BACKING_HUGE_1G, 1 << 30, 1 << 30, &skipped);
 	if (skipped == tried)
 		t_skip("no backing could be obtained");
 	span_io();

@@ -17,9 +17,52 @@
 #define SLICE	   (4 << 20) /* file bytes per I/O thread */
 
 static struct regbuf_pool *pool;
+/* The pools' sizes: 64 MiB and 4 MiB, or what RLIMIT_MEMLOCK leaves; in
+ * a small pool the buffers alloc_thread holds are capped so that the I/O
+ * threads' always fit. */
+static uint64_t pool_size, churn_size, hold_cap = UINT64_MAX;
+/* I/O buffers are 1 to 64 pages, or 33 to 64 in a small pool: above every
+ * size class, so that no I/O thread's cache holds class spans the others
+ * then lack (a thread's cache keeps the blocks it freed) */
+static unsigned io_min_pages = 1;
 static int file_fd;
 static int stop; /* read and written with __atomic */
 static unsigned long rounds[IO_THREADS + 2];
+
+/*
+ * Where RLIMIT_MEMLOCK is enforced, what a closed ring held (its own
+ * SQ/CQ memory, and the pool a ring still attached kept pinned) is given
+ * back from a kernel work item a little after the close, so a ring or pool
+ * made right after may not fit yet: try again for up to 2 s (counted).
+ */
+static unsigned long waits;
+
+static int ring_init(unsigned entries, struct io_uring *ring)
+{
+	int ret;
+
+	for (int i = 0;
+	     (ret = io_uring_queue_init(entries, ring, 0)) == -ENOMEM &&
+	     t_memlock_enforced() && i < 200;
+	     i++) {
+		__atomic_add_fetch(&waits, 1, __ATOMIC_RELAXED);
+		usleep(10000);
+	}
+	return ret;
+}
+
+static int pool_create(const struct regbuf_pool_opts *o, struct regbuf_pool **p)
+{
+	int ret;
+
+	for (int i = 0; (ret = regbuf_pool_create(o, p)) == -ENOMEM &&
+			t_memlock_enforced() && i < 200;
+	     i++) {
+		__atomic_add_fetch(&waits, 1, __ATOMIC_RELAXED);
+		usleep(10000);
+	}
+	return ret;
+}
 
 static uint64_t rnd(uint64_t *x)
 {
@@ -37,13 +80,14 @@ static void *io_thread(void *arg)
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		struct io_uring ring;
 		struct regbuf_buf w, r;
-		size_t len = (size_t)(4096 * (1 + rnd(&x) % 64));
+		size_t len = (size_t)(4096 * (io_min_pages +
+					      rnd(&x) % (65 - io_min_pages)));
 		uint64_t off = (uint64_t)id * SLICE + 4096 * (rnd(&x) % 256);
 		uint64_t seed = rnd(&x);
 
 		if (off + len > (uint64_t)(id + 1) * SLICE)
 			off = (uint64_t)(id + 1) * SLICE - len;
-		CHECK_EQ(io_uring_queue_init(4, &ring, 0), 0);
+		CHECK_EQ(ring_init(4, &ring), 0);
 		CHECK(regbuf_pool_attach(pool, ring.ring_fd, 0) > 0);
 		CHECK_EQ(regbuf_alloc(pool, len, 0, &w), 0);
 		CHECK_EQ(regbuf_alloc(pool, len, 0, &r), 0);
@@ -74,7 +118,7 @@ static void *io_thread(void *arg)
 static void *alloc_thread(void *arg)
 {
 	struct regbuf_buf live[64];
-	uint64_t x = 99;
+	uint64_t x = 99, held = 0;
 	unsigned n = 0;
 
 	(void)arg;
@@ -85,17 +129,20 @@ static void *alloc_thread(void *arg)
 
 			for (size_t i = 0; i < live[k].len / 8; i++)
 				CHECK_EQ(q[i], (uint64_t)(uintptr_t)q);
+			held -= live[k].len;
 			CHECK_EQ(regbuf_free(pool, &live[k]), 0);
 			live[k] = live[--n];
 		} else {
 			size_t len = (size_t)(512 + rnd(&x) % (300 << 10));
 			uint64_t *q;
 
-			if (regbuf_alloc(pool, len, 0, &live[n]))
+			if (held + len > hold_cap ||
+			    regbuf_alloc(pool, len, 0, &live[n]))
 				continue; /* exhausted for now: fine */
 			q = live[n].addr;
 			for (size_t i = 0; i < len / 8; i++)
 				q[i] = (uint64_t)(uintptr_t)q;
+			held += len;
 			n++;
 		}
 		rounds[IO_THREADS]++;
@@ -120,10 +167,10 @@ static void *pool_thread(void *arg)
 		struct regbuf_buf b;
 
 		regbuf_pool_opts_init(&o);
-		o.size = 4 << 20;
+		o.size = churn_size;
 		o.backing = backings[i++ % 3];
-		CHECK_EQ(regbuf_pool_create(&o, &p), 0);
-		CHECK_EQ(io_uring_queue_init(2, &ring, 0), 0);
+		CHECK_EQ(pool_create(&o, &p), 0);
+		CHECK_EQ(ring_init(2, &ring), 0);
 		CHECK(regbuf_pool_attach(p, ring.ring_fd, 0) > 0);
 		CHECK_EQ(regbuf_alloc(p, 65536, 0, &b), 0);
 		memset(b.addr, 1, 65536);
@@ -150,9 +197,21 @@ int main(void)
 	file_fd = t_open_direct((uint64_t)IO_THREADS * SLICE);
 	t_warm_threads(IO_THREADS + 2);
 	start = t_held_now();
+	/* beside each other, each attached to rings that may register it
+	 * again (t_charges): the churned pool to one, this one to three */
+	churn_size = t_fit_n(4 << 20, 2 << 20, 2 << 20, 4 << 20, t_charges(1));
+	pool_size = t_fit_n(64 << 20, 4 << 20, 1 << 20,
+			    churn_size * t_charges(1), t_charges(IO_THREADS));
 	regbuf_pool_opts_init(&o);
-	o.size = 64 << 20;
+	o.size = pool_size;
 	o.max_slot_size = 8 << 20; /* several slots */
+	if (pool_size < (64 << 20)) {
+		/* one slot of 4 KiB pages: nothing lost to slot ends */
+		o.backing = REGBUF_BACKING_PAGES;
+		o.max_slot_size = 0;
+		hold_cap = pool_size / 8;
+		io_min_pages = 33;
+	}
 	CHECK_EQ(regbuf_pool_create(&o, &pool), 0);
 	for (int i = 0; i < IO_THREADS; i++)
 		CHECK_EQ(pthread_create(&th[i], NULL, io_thread,
@@ -183,6 +242,10 @@ int main(void)
 	       "held after\n",
 	       secs, rounds[0] + rounds[1] + rounds[2], rounds[IO_THREADS],
 	       rounds[IO_THREADS + 1]);
+	if (waits)
+		printf("  RLIMIT_MEMLOCK: %lu times a ring or pool waited 10 ms "
+		       "for what closed rings still held\n",
+		       waits);
 	for (int i = 0; i < IO_THREADS + 2; i++)
 		CHECK(rounds[i] > 0);
 	return 0;
