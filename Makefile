@@ -1,7 +1,7 @@
 # regbuf — build, test, install. Plain GNU make, no generator.
 #   make            library, CLI, tests, examples (in build/)
-#   make check      deps + hugepages, test suite, then again under ASan+UBSan
-#                   and under ThreadSanitizer
+#   make check      deps + hugepages, test suite (as root: then again as uid
+#                   65534, tests/unpriv.sh), then under ASan+UBSan and TSan
 #   make demo       deps, then `regbuf demo`
 #   make bench      deps, then every benchmark into bench/results/
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (clang)
@@ -114,7 +114,10 @@ hugepages:
 check: DEPS = build
 check: deps hugepages
 	$(MAKE) all
+	@echo "== the suite as $$(id -un) (uid $$(id -u))"
 	tests/run.sh $(B)
+	@if [ "$$(id -u)" -eq 0 ]; then tests/unpriv.sh $(B); else \
+		echo "unprivileged run: the run above was one (not root)"; fi
 	@if [ "$$(id -u)" -eq 0 ] && command -v dpkg-buildpackage >/dev/null; then \
 		$(MAKE) check-deb; \
 	else \
