@@ -7,6 +7,11 @@
 #   stock   build-kernel/7.2-stock/vmlinuz
 #   regbuf  build-kernel/7.2+regbuf/vmlinuz         (kernel/patches/*.patch)
 #   debug   build-kernel/7.2+regbuf-debug/vmlinuz   (+ KASAN, lockdep, DEBUG_VM)
+#   cross   the objects the series touches, built for configs a guest never
+#           boots: ARCH=um (no GUP-fast), 32-bit x86, and arm64 when
+#           Debian's cross compiler is installed; after each patch of the
+#           series in turn on x86_64 (each patch builds on its own)
+#   lint    checkpatch --strict and kernel-doc -Wall over the series
 #
 # The source comes through apt (tests/kernels/apt.sh: a private
 # configuration; 77 when it cannot be fetched). Each variant keeps its
@@ -43,17 +48,26 @@ if [ ! -f "$S/Makefile" ]; then
 		tar -xJf usr/src/linux-source-7.2.tar.xz && rm -rf usr)
 fi
 
-# The tree is pristine except while a patched variant builds (a run that
-# was killed half-way is recognised by the header the series adds).
-applied() { [ -f "$S/include/linux/folio_range.h" ]; }
+# The tree is pristine except while a patched variant builds. What is
+# applied is recorded with copies of the patches as applied, so that a run
+# killed half-way (or a patch edited since) is undone exactly.
+A=$S/.regbuf-applied
+apply_one() {
+	mkdir -p "$A"
+	patch -s -p1 -d "$S" <"$1" >/dev/null
+	cp "$1" "$A/$(ls "$A" | wc -l | awk '{ printf "%04d", $1 }')-$(basename "$1")"
+}
 patches() { # apply|revert
-	if [ "$1" = apply ] && ! applied; then
-		for f in "$top"/kernel/patches/*.patch; do
-			patch -s -p1 -d "$S" <"$f" >/dev/null
+	if [ "$1" = revert ] || [ -d "$A" ]; then
+		for f in $(ls -r "$A" 2>/dev/null); do
+			patch -s -p1 -d "$S" -R <"$A/$f" >/dev/null
 		done
-	elif [ "$1" = revert ] && applied; then
-		for f in $(ls -r "$top"/kernel/patches/*.patch); do
-			patch -s -p1 -d "$S" -R <"$f" >/dev/null
+		rm -rf "$A"
+	fi
+	if [ "$1" = apply ]; then
+		for f in "$top"/kernel/patches/0*.patch; do
+			case $f in *0000-*) continue ;; esac
+			apply_one "$f"
 		done
 	fi
 	return 0
@@ -64,10 +78,12 @@ build() { # variant objdir fragments...
 	v=$1 o=$2
 	shift 2
 	mkdir -p "$o"
-	if [ ! -f "$o/.config" ]; then
+	# the config again when a fragment changed (ccache keeps it cheap)
+	if [ ! -f "$o/.config" ] || ! cat "$@" | cmp -s - "$o/.regbuf-fragments"; then
 		make -s -C "$S" O="$o" defconfig >/dev/null
 		"$S/scripts/kconfig/merge_config.sh" -m -O "$o" "$o/.config" "$@" >/dev/null
 		make -s -C "$S" O="$o" olddefconfig
+		cat "$@" >"$o/.regbuf-fragments"
 	fi
 	log "building $v (objects in $o)"
 	start=$(date +%s)
@@ -76,6 +92,31 @@ build() { # variant objdir fragments...
 	mkdir -p "$K/$v"
 	cp "$o/arch/x86/boot/bzImage" "$K/$v/vmlinuz"
 	echo "$v: built in $(($(date +%s) - start)) s" >&2
+}
+
+# The objects the series touches (those it changes, and their users).
+series_objs() {
+	for f in "$@"; do
+		sed -n 's|^+++ b/\(.*\)\.c$|\1.o|p' "$f"
+	done | grep -v '^tools/' | sort -u
+}
+
+# ARCH objdir [CROSS_COMPILE]: defconfig + io_uring, then the objects.
+cross_objs() {
+	a=$1 o=$2 cc=${3:-}
+	mkdir -p "$o"
+	if [ ! -f "$o/.config" ]; then
+		make -s -C "$S" O="$o" ARCH="$a" CROSS_COMPILE="$cc" defconfig >/dev/null
+		"$S/scripts/config" --file "$o/.config" -e IO_URING -e TRANSPARENT_HUGEPAGE \
+			-e GUP_TEST -e DEBUG_FS
+		make -s -C "$S" O="$o" ARCH="$a" CROSS_COMPILE="$cc" olddefconfig >/dev/null
+	fi
+	objs=$(series_objs "$top"/kernel/patches/*.patch)
+	log "ARCH=$a: $(echo $objs)"
+	make -s -C "$S" O="$o" ARCH="$a" CROSS_COMPILE="$cc" -j"$(nproc)" \
+		CC="ccache ${cc}gcc" $objs >"$o/build.log" 2>&1 ||
+		{ tail -n 30 "$o/build.log" >&2; echo "build.sh: ARCH=$a: the series does not build" >&2; exit 1; }
+	echo "ARCH=$a: $(echo $objs | wc -w) objects built" >&2
 }
 
 for variant in "$@"; do
@@ -94,6 +135,56 @@ for variant in "$@"; do
 		fi
 		patches revert
 		;;
-	*) echo "build.sh: stock, regbuf or debug" >&2; exit 2 ;;
+	cross)
+		# each patch on its own, in order, on the x86_64 config
+		patches revert
+		n=0
+		for f in "$top"/kernel/patches/0*.patch; do
+			case $f in *0000-*) continue ;; esac
+			apply_one "$f"
+			n=$((n + 1))
+			o=$K/src/obj-7.2-regbuf
+			[ -f "$o/.config" ] || build 7.2+regbuf "$o" "$top/kernel/config.fragment"
+			objs=$(series_objs "$f")
+			log "after patch $n ($(basename "$f")): $(echo $objs)"
+			make -s -C "$S" O="$o" -j"$(nproc)" CC="ccache gcc" $objs >"$o/build.log" 2>&1 ||
+				{ tail -n 30 "$o/build.log" >&2; echo "build.sh: patch $n does not build on its own" >&2; exit 1; }
+		done
+		cross_objs um "$K/src/obj-um"
+		cross_objs i386 "$K/src/obj-i386"
+		if command -v aarch64-linux-gnu-gcc >/dev/null; then
+			cross_objs arm64 "$K/src/obj-arm64" aarch64-linux-gnu-
+		else
+			echo "build.sh: no aarch64-linux-gnu-gcc (gcc-aarch64-linux-gnu): arm64 not built" >&2
+		fi
+		patches revert
+		;;
+	lint)
+		# checkpatch reads only the patches; kernel-doc compares each
+		# touched file after the series with the file before it, so
+		# that only warnings the series adds count (the files have
+		# older ones of their own)
+		patches revert
+		rc=0
+		for f in "$top"/kernel/patches/*.patch; do
+			out=$(perl "$S/scripts/checkpatch.pl" --strict --no-tree "$f" 2>&1) || rc=1
+			echo "checkpatch $(basename "$f"): $(echo "$out" | sed -n 's/^total: //p')" >&2
+			echo "$out" | grep -E -A3 '^(ERROR|WARNING|CHECK)' >&2 || true
+		done
+		files=$(sed -n 's|^+++ b/\(.*\.[ch]\)$|\1|p' "$top"/kernel/patches/*.patch |
+			grep -v '^tools/' | sort -u)
+		kdoc() { (cd "$S" && for c in $files; do [ -f "$c" ] && perl scripts/kernel-doc -Wall -none "$c" 2>&1; done) |
+			sed -E 's/\.([ch]):[0-9]+/.\1/' | sort; }
+		kdoc >"$K/kdoc-before.txt"
+		patches apply
+		kdoc >"$K/kdoc-after.txt"
+		patches revert
+		new=$(comm -13 "$K/kdoc-before.txt" "$K/kdoc-after.txt")
+		echo "kernel-doc -Wall: $(wc -l <"$K/kdoc-before.txt") warnings before the series, $(echo "$new" | grep -c .) new" >&2
+		[ -z "$new" ] || { echo "$new" >&2; rc=1; }
+		[ $rc -eq 0 ] && echo "lint: checkpatch --strict clean, no new kernel-doc warning" >&2
+		exit $rc
+		;;
+	*) echo "build.sh: stock, regbuf, debug, cross or lint" >&2; exit 2 ;;
 	esac
 done
