@@ -33,6 +33,7 @@ case "$KERNEL" in
 *) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3 7.2-stock 7.2+regbuf 7.2+regbuf-debug)" >&2; exit 2 ;;
 esac
 TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-2400} # seconds for the whole guest run
+# REGBUF_KERNEL_APPEND: more kernel arguments (movablecore=1G, ...)
 W=build-kernel/$KERNEL
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
@@ -158,6 +159,20 @@ if grep -q regbuf.bench= /proc/cmdline; then
 	sh tests/guest-bench.sh
 else
 	REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build
+	rc=$?
+	echo "REGBUF-ROOT-EXIT $rc"
+	# the same suite as uid 65534 without capabilities, RLIMIT_MEMLOCK
+	# raised to 4 GiB: accounted rings on every kernel
+	if ! grep -q regbuf.rootonly /proc/cmdline; then
+		chmod 1777 /mnt
+		ulimit -l 4194304
+		echo "REGBUF-UNPRIV uid 65534, RLIMIT_MEMLOCK $(ulimit -l) KiB"
+		su -s /bin/sh nobody -c "cd /regbuf && REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build"
+		urc=$?
+		echo "REGBUF-UNPRIV-EXIT $urc"
+		[ $rc -ne 0 ] || rc=$urc
+	fi
+	(exit $rc)
 fi
 echo "REGBUF-EXIT $?"
 sync
@@ -188,7 +203,7 @@ boot() {
 	start=$(date +%s)
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
 		-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
-		-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 $huge transparent_hugepage=madvise" \
+		-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 $huge transparent_hugepage=madvise ${REGBUF_KERNEL_APPEND:-}" \
 		-drive file="$W/disk.img",if=virtio,format=raw -nic none \
 		-nographic -no-reboot -serial file:"$W/$log.log" -monitor none \
 		>/dev/null 2>&1 || true
@@ -219,9 +234,20 @@ if ! grep -q '^REGBUF-EXIT ' "$W/console.txt" && [ "$accel" != "-accel kvm" ] &&
 	tr -d '\r' <"$W/console.log" >"$W/console.txt"
 fi
 grep -E '^(PASS|FAIL|SKIP) ' "$W/console.txt" >&2 || true
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/console.txt" | tail -n1)
+# the root run's summary first, the unprivileged run's second
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/console.txt" | head -n1)
+unpriv=$(sed -n '/^REGBUF-UNPRIV /,$p' "$W/console.txt" |
+	grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' | tail -n1)
 rc=$(sed -n 's/^REGBUF-EXIT \([0-9]*\).*/\1/p' "$W/console.txt" | tail -n1)
 sed -n 's/^REGBUF-INFO //p' "$W/console.txt" | tail -n1 >"$W/info.json"
-echo "kernel $(sed -n 's/^REGBUF-KERNEL //p' "$W/console.txt" | tail -n1) under QEMU, ${secs}s: ${summary:-no summary (see $W/console.txt)}"
+echo "kernel $(sed -n 's/^REGBUF-KERNEL //p' "$W/console.txt" | tail -n1) under QEMU, ${secs}s: root: ${summary:-no summary (see $W/console.txt)}${unpriv:+; uid 65534: $unpriv}"
 [ -n "$rc" ] || { echo "run.sh: the guest did not finish (timeout or crash)" >&2; exit 1; }
+# A kernel report anywhere in the console (KASAN, lockdep, DEBUG_VM,
+# a WARN or a BUG) fails the run, whatever the tests said.
+reports=$(grep -E 'BUG:|WARNING:|KASAN|UBSAN|possible (recursive|circular) locking|Oops|general protection|INFO: task .* blocked' "$W/console.txt" | grep -v 'Oops: int3' | head -n 5)
+if [ -n "$reports" ]; then
+	echo "run.sh: the kernel reported (see $W/console.txt):" >&2
+	echo "$reports" >&2
+	exit 1
+fi
 exit "$rc"

@@ -9,6 +9,8 @@ B=${B:-build}
 host=$(mktemp)
 trap 'rm -f "$host" "$host.info"' EXIT
 REGBUF_VERBOSE=1 tests/run.sh "$B" >"$host" 2>&1 || true
+# and as uid 65534, after a marker as in the guests' consoles
+{ echo "REGBUF-UNPRIV"; tests/unpriv.sh "$B"; } >>"$host" 2>&1 || true
 "$B/regbuf" info --json >"$host.info"
 
 # cell LOG INFO ROW
@@ -17,7 +19,8 @@ cell() {
 	case "$3" in
 	kernel) jq -r .kernel "$info" ;;
 	byfolio) jq -r '.registers_by_folio // "?"' "$info" ;;
-	suite) grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -n1 ;;
+	suite) grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | head -n1 ;;
+	unpriv) sed -n '/^REGBUF-UNPRIV/,$p' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' | tail -n1 ;;
 	feature:*) jq -r --arg k "${3#feature:}" 'if .features[$k] then "yes" else "no" end' "$info" ;;
 	attach) sed -n 's/.*2m: .*attached by \([a-z_]*\).*/\1/p' "$log" | head -n1 ;;
 	bvecs) sed -n 's/.* \([0-9]*\) bio_vecs predicted for 16 MiB.*/\1/p' "$log" | head -n1 ;;
@@ -32,11 +35,12 @@ cell() {
 	esac
 }
 
-rows="kernel suite byfolio feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query feature:priv_unaccounted feature:large_bufs feature:hpage_per_ring feature:hpage_xarray attach slots charge acost partial bvecs source inc bundle disabled"
+rows="kernel suite unpriv byfolio feature:clone feature:clone_ranges feature:coalesce feature:pbuf_ring feature:pbuf_inc feature:min_left feature:pagemap_scan feature:mem_region feature:rw_vec_fixed feature:query feature:priv_unaccounted feature:large_bufs feature:hpage_per_ring feature:hpage_xarray attach slots charge acost partial bvecs source inc bundle disabled"
 label() {
 	case "$1" in
 	kernel) echo "kernel" ;;
-	suite) echo "test suite" ;;
+	suite) echo "test suite (root)" ;;
+	unpriv) echo "test suite (uid 65534; guests: memlock 4 GiB, here 8 MiB)" ;;
 	byfolio) echo "registers by folio (regbuf info)" ;;
 	feature:*) echo "probe: ${1#feature:}" ;;
 	attach) echo "how a ring gets a 2m pool (t_pool_io)" ;;
