@@ -296,7 +296,11 @@ static const char *sink_dir(const char *dir)
 	if (dir)
 		return dir;
 	/* tmpfs: the disk is not what is measured here */
-	return !statfs("/dev/shm", &s) ? "/dev/shm" : ".";
+	if (!statfs("/dev/shm", &s) && !access("/dev/shm", W_OK))
+		return "/dev/shm";
+	if (getenv("TMPDIR") && !access(getenv("TMPDIR"), W_OK))
+		return getenv("TMPDIR");
+	return !access("/tmp", W_OK) ? "/tmp" : ".";
 }
 
 static int sink_serve(struct sink *s)
