@@ -19,8 +19,11 @@ int cmd_info(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
-extern const char info_usage[], inspect_usage[], bench_usage[], demo_usage[];
+extern const char info_usage[], inspect_usage[], bench_usage[], demo_usage[],
+	ps_usage[], top_usage[];
 
 /* Print a short usage for cmd to stderr and return 2. */
 int usage_error(const char *cmd, const char *fmt, ...)

@@ -11,6 +11,8 @@ static const struct cmd cmds[] = {
 	 cmd_inspect},
 	{"bench", "measure regbuf against the usual ways", bench_usage,
 	 cmd_bench},
+	{"ps", "registered memory of every process, once", ps_usage, cmd_ps},
+	{"top", "the same, refreshed in the terminal", top_usage, cmd_top},
 	{"demo", "a guided tour on this machine", demo_usage, cmd_demo},
 };
 

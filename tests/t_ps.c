@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regbuf ps and top against programs that are not regbuf: this test
+ * itself as a liburing program (two rings, one range registered in both,
+ * a buffer mixing 4 KiB pages and THP), a regbuf pool attached to a third
+ * ring (cloned from its anchor), and fio with --fixedbufs when fio is
+ * installed. The JSON must list exactly what each registered; the advice
+ * must name the range in two rings and the mixed buffer; top must answer
+ * its keys in a terminal.
+ */
+#include <liburing.h>
+#include <pthread.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include "harness.h"
+
+#define M2 (2ULL << 20)
+
+static char out[1 << 20];
+
+static int ps(const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s/regbuf ps %s 2>&1",
+		 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build",
+		 args);
+	return t_popen(out, sizeof(out), cmd);
+}
+
+/* "addr":A,"len":L appears as a buffer of the ring with this fd. */
+static bool ring_has(int fd, const void *addr, size_t len)
+{
+	char ring[64], buf[128];
+	const char *r, *next;
+
+	snprintf(ring, sizeof(ring), "{\"fd\":%d,", fd);
+	r = strstr(out, ring);
+	if (!r)
+		return false;
+	next = strstr(r + 1, "{\"fd\":");
+	snprintf(buf, sizeof(buf), "\"addr\":%llu,\"len\":%llu",
+		 (unsigned long long)(uintptr_t)addr, (unsigned long long)len);
+	r = strstr(r, buf);
+	return r && (!next || r < next);
+}
+
+static char *map_anon(size_t len)
+{
+	char *r = mmap(NULL, len + M2, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(r != MAP_FAILED);
+	return (char *)(((uintptr_t)r + M2 - 1) & ~(uintptr_t)(M2 - 1));
+}
+
+static void own_rings(void)
+{
+	struct io_uring a, b, c;
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *pool;
+	char *thp = map_anon(2 * M2), *mixed = map_anon(2 * M2);
+	char *small = map_anon(M2), args[64], want[96];
+	/* at an 8 MiB memlock limit ring b holds no mixed buffer */
+	unsigned nb = t_memlock_room() >= (12ULL << 20) ? 2 : 1;
+	struct iovec ia[2], ib[2];
+	struct regbuf_pool_info info = REGBUF_STRUCT_INIT(info);
+
+	madvise(thp, 2 * M2, MADV_HUGEPAGE);
+	memset(thp, 1, 2 * M2);
+	madvise(small, M2, MADV_NOHUGEPAGE);
+	memset(small, 1, M2);
+	/* mixed: 4 KiB pages, then a THP */
+	madvise(mixed, M2, MADV_NOHUGEPAGE);
+	madvise(mixed + M2, M2, MADV_HUGEPAGE);
+	memset(mixed, 1, 2 * M2);
+	ia[0] = (struct iovec){thp, M2};
+	ia[1] = (struct iovec){small, M2 / 2};
+	ib[0] = (struct iovec){thp, M2}; /* the same range again */
+	ib[1] = (struct iovec){mixed, 2 * M2};
+	CHECK_EQ(io_uring_queue_init(4, &a, 0), 0);
+	CHECK_EQ(io_uring_queue_init(4, &b, 0), 0);
+	CHECK_EQ(io_uring_queue_init(4, &c, 0), 0);
+	CHECK_EQ(io_uring_register_buffers(&a, ia, 2), 0);
+	CHECK_EQ(io_uring_register_buffers(&b, ib, nb), 0);
+	regbuf_pool_opts_init(&o);
+	o.size = M2;
+	o.backing = REGBUF_BACKING_PAGES;
+	CHECK_EQ(regbuf_pool_create(&o, &pool), 0);
+	CHECK(regbuf_pool_attach(pool, c.ring_fd, 0) > 0);
+	CHECK_EQ(regbuf_pool_info(pool, &info), 0);
+
+	snprintf(args, sizeof(args), "--pid %d --json", (int)getpid());
+	CHECK_EQ(ps(args), 0);
+	CHECK(ring_has(a.ring_fd, thp, M2));
+	CHECK(ring_has(a.ring_fd, small, M2 / 2));
+	CHECK(ring_has(b.ring_fd, thp, M2));
+	CHECK(nb < 2 || ring_has(b.ring_fd, mixed, 2 * M2));
+	CHECK(ring_has(c.ring_fd, regbuf_pool_base(pool), info.size));
+	/* four rings: a, b, c and the pool's anchor */
+	snprintf(want, sizeof(want), "\"rings\":4,\"buffers\":%u", 4 + nb);
+	CHECK(strstr(out, want));
+	{
+		/* the THP range in two rings, the pool's in two (cloned) */
+		snprintf(want, sizeof(want),
+			 "{\"addr\":%llu,\"len\":%llu,\"rings\":2",
+			 (unsigned long long)(uintptr_t)thp,
+			 (unsigned long long)M2);
+		CHECK(strstr(out, want));
+		snprintf(want, sizeof(want),
+			 "{\"addr\":%llu,\"len\":%llu,\"rings\":2",
+			 (unsigned long long)(uintptr_t)regbuf_pool_base(pool),
+			 (unsigned long long)info.size);
+		CHECK(strstr(out, want));
+	}
+	CHECK(strstr(out, "is registered in 2 rings"));
+	if (nb == 2)
+		CHECK(strstr(out, "mixes folio sizes"));
+	{
+		/* close to the limit: the user's advice line */
+		struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
+
+		CHECK_EQ(regbuf_machine_get(&m), 0);
+		if (m.memlock_room != UINT64_MAX &&
+		    m.memlock_used * 5 >= m.memlock_limit * 4)
+			CHECK(strstr(out, "RLIMIT_MEMLOCK charged"));
+	}
+	snprintf(args, sizeof(args), "--pid %d", (int)getpid());
+	CHECK_EQ(ps(args), 0);
+	if (geteuid())
+		CHECK(strstr(out, "note: not root"));
+	snprintf(want, sizeof(want),
+		 "total: 1 process(es), 4 ring(s), %u buffer(s)", 4 + nb);
+	CHECK(strstr(out, want));
+	printf("  this process: 4 rings (one regbuf's anchor), %u buffers, every one in the JSON at its address and length; the range in two rings%s advised\n",
+	       4 + nb, nb == 2 ? " and the mixed buffer" : "");
+	regbuf_pool_destroy(pool);
+	io_uring_queue_exit(&a);
+	io_uring_queue_exit(&b);
+	io_uring_queue_exit(&c);
+}
+
+/* A ring whose lock is busy (another thread registering and unregistering
+ * a large buffer on it over and over): each snapshot shows its table as
+ * it is, or says it could not read it; it never shows anything else. */
+static struct io_uring busy_ring;
+static struct iovec busy_iov;
+static int busy_stop;
+
+static void *busy(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&busy_stop, __ATOMIC_RELAXED)) {
+		if (io_uring_register_buffers(&busy_ring, &busy_iov, 1) == 0)
+			io_uring_unregister_buffers(&busy_ring);
+	}
+	return NULL;
+}
+
+static void busy_lock(void)
+{
+	size_t len = t_fit(32 << 20, 1 << 20, 1 << 20, 0);
+	char *mem = map_anon(len), ring[64], buf[96], args[64];
+	unsigned complete = 0, unknown = 0, shown = 0;
+	pthread_t th;
+
+	madvise(mem, len, MADV_NOHUGEPAGE);
+	memset(mem, 1, len); /* 4 KiB pages: each registration takes a while */
+	busy_iov = (struct iovec){mem, len};
+	CHECK_EQ(io_uring_queue_init(4, &busy_ring, 0), 0);
+	CHECK_EQ(pthread_create(&th, NULL, busy, NULL), 0);
+	snprintf(ring, sizeof(ring), "{\"fd\":%d,", busy_ring.ring_fd);
+	snprintf(buf, sizeof(buf), "\"addr\":%llu,\"len\":%llu",
+		 (unsigned long long)(uintptr_t)mem, (unsigned long long)len);
+	snprintf(args, sizeof(args), "--pid %d --json", (int)getpid());
+	for (int i = 0; i < 20; i++) {
+		const char *r;
+
+		CHECK_EQ(ps(args), 0);
+		r = strstr(out, ring);
+		if (!r)
+			continue; /* no table at that moment: not a ring yet */
+		if (strstr(r, "\"complete\":false")) {
+			unknown++;
+			CHECK(strstr(r, "\"buffers\":[]"));
+		} else {
+			complete++;
+			/* the buffer, or an empty table, nothing else */
+			shown += strstr(r, buf) != NULL;
+			CHECK(strstr(r, buf) || strstr(r, "\"buffers\":[]"));
+		}
+	}
+	__atomic_store_n(&busy_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	io_uring_queue_exit(&busy_ring);
+	printf("  a ring busy registering %zu MiB over and over, read 20 times: %u complete (%u with the buffer), %u left out by the kernel and shown as unknown\n",
+	       len >> 20, complete, shown, unknown);
+}
+
+/* fio with --fixedbufs: iodepth buffers of bs bytes, one registration. */
+static void fio_fixedbufs(void)
+{
+	char cmd[1024], args[64];
+	int fd, st;
+	pid_t pid;
+	bool found = false;
+
+	if (t_popen(out, sizeof(out), "fio --version 2>/dev/null") != 0) {
+		printf("  fio: not installed here, not run\n");
+		return;
+	}
+	fd = t_open_scratch(16 << 20, 0);
+	CHECK(fd >= 0);
+	snprintf(cmd, sizeof(cmd),
+		 "exec fio --name=ps --ioengine=io_uring --fixedbufs "
+		 "--iodepth=4 --bs=64k --rw=read --size=16m --time_based "
+		 "--runtime=60 --filename=/proc/self/fd/%d >/dev/null 2>&1",
+		 fd);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	/* fio's worker is a child process: look for any process with 4
+	 * buffers of 64 KiB among this user's */
+	for (int i = 0; i < 200 && !found; i++) {
+		usleep(50000);
+		snprintf(args, sizeof(args), "--json");
+		if (ps(args))
+			continue;
+		found = strstr(out, "\"comm\":\"fio\"") &&
+			strstr(out, "\"len\":65536");
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	close(fd);
+	CHECK(found);
+	{
+		/* every fio buffer listed is 64 KiB, four per ring */
+		const char *p = strstr(out, "\"comm\":\"fio\"");
+		unsigned n = 0;
+
+		for (const char *q = p; (q = strstr(q, "\"len\":65536")); q++)
+			n++;
+		CHECK(n >= 4);
+	}
+	printf("  fio --ioengine=io_uring --fixedbufs --iodepth=4 --bs=64k: its ring listed with 64 KiB buffers\n");
+}
+
+/* top in a terminal: it draws, changes its sort on s, quits on q. */
+static void top_keys(void)
+{
+	char path[512], buf[1 << 14];
+	size_t got = 0;
+	int master, st;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/regbuf",
+		 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD") : "build");
+	pid = forkpty(&master, NULL, NULL, NULL);
+	CHECK(pid >= 0);
+	if (!pid) {
+		setenv("TERM", "xterm", 1);
+		execl(path, path, "top", "--interval", "0.2", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && got < sizeof(buf) - 1; i++) {
+		ssize_t n;
+
+		usleep(50000);
+		n = read(master, buf + got, sizeof(buf) - 1 - got);
+		if (n > 0)
+			got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, "sort: pinned") && i == 20)
+			CHECK_EQ(write(master, "s", 1), 1);
+		if (strstr(buf, "sort: rings"))
+			break;
+	}
+	CHECK(strstr(buf, "sort: rings"));
+	CHECK_EQ(write(master, "q", 1), 1);
+	for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		usleep(50000);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(master);
+	printf("  top in a terminal: drew, sorted by rings on s, quit on q\n");
+}
+
+int main(void)
+{
+	if (!t_io_uring_ok())
+		t_skip("io_uring is not available here");
+	own_rings();
+	busy_lock();
+	fio_fixedbufs();
+	top_keys();
+	return 0;
+}
