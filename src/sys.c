@@ -45,6 +45,10 @@ static const char *const kind_names[RB_SYS_NR] = {
 	[RB_SYS_GETRLIMIT] = "getrlimit",
 	[RB_SYS_SYSCONF] = "sysconf",
 	[RB_SYS_HEAP] = "heap",
+	[RB_SYS_MUNMAP] = "munmap",
+	[RB_SYS_CLOSE] = "close",
+	[RB_SYS_FSTAT] = "fstat",
+	[RB_SYS_DUP] = "dup",
 };
 
 const char *rb_sys_kind_name(int kind)
@@ -143,7 +147,11 @@ int rb_mmap(void **out, void *addr, size_t len, int prot, int flags, int fd,
 
 int rb_munmap(void *addr, size_t len)
 {
-	return munmap(addr, len) ? -errno : 0;
+	int ret = count_or_fail(RB_SYS_MUNMAP, -1);
+
+	if (munmap(addr, len))
+		return -errno;
+	return ret;
 }
 
 int rb_madvise(void *addr, size_t len, int advice)
@@ -201,18 +209,29 @@ int rb_add_seals(int fd, int seals)
 
 int rb_fstat(int fd, struct stat *st)
 {
+	int ret = count_or_fail(RB_SYS_FSTAT, -1);
+
+	if (ret)
+		return ret;
 	return fstat(fd, st) ? -errno : 0;
 }
 
 int rb_close(int fd)
 {
-	return close(fd) ? -errno : 0;
+	int ret = count_or_fail(RB_SYS_CLOSE, -1);
+
+	if (close(fd))
+		return -errno;
+	return ret;
 }
 
 int rb_dup_cloexec(int fd)
 {
-	int ret = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int ret = count_or_fail(RB_SYS_DUP, -1);
 
+	if (ret)
+		return ret;
+	ret = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	return ret < 0 ? -errno : ret;
 }
 
@@ -269,7 +288,7 @@ ssize_t rb_read_file(const char *path, char *buf, size_t size)
 		ssize_t n = rb_pread(fd, buf + got, size - 1 - got, (off_t)got);
 
 		if (n < 0) {
-			close(fd);
+			rb_close(fd);
 			return n;
 		}
 		if (n == 0)
@@ -277,7 +296,7 @@ ssize_t rb_read_file(const char *path, char *buf, size_t size)
 		got += (size_t)n;
 	}
 	buf[got] = '\0';
-	close(fd);
+	rb_close(fd);
 	return (ssize_t)got;
 }
 

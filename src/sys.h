@@ -31,6 +31,14 @@ enum rb_sys_kind {
 	RB_SYS_GETRLIMIT,
 	RB_SYS_SYSCONF,
 	RB_SYS_HEAP, /* malloc, calloc, realloc, aligned_alloc (heap.c) */
+	/* The release calls: an injected failure still releases (close()
+	 * frees the descriptor even when it reports an error; for munmap the
+	 * seam models only the report), so it tests how the caller takes the
+	 * error, not a leak the kernel would not cause. */
+	RB_SYS_MUNMAP,
+	RB_SYS_CLOSE,
+	RB_SYS_FSTAT,
+	RB_SYS_DUP,
 	RB_SYS_NR
 };
 

@@ -71,6 +71,47 @@ static int op_adopt(void **st)
 				 (struct regbuf_pool **)st);
 }
 
+/* A SHARED pool and its import (the memfd dup'ed, mapped, registered
+ * again): both undone together. */
+struct imported {
+	struct regbuf_pool *src, *dst;
+};
+static int op_import(void **st)
+{
+	struct imported *im = calloc(1, sizeof(*im));
+	struct regbuf_pool_opts o;
+	int ret;
+
+	*st = NULL;
+	if (!im)
+		return -ENOMEM;
+	regbuf_pool_opts_init(&o);
+	o.size = 2 << 20;
+	o.backing = REGBUF_BACKING_PAGES;
+	o.flags = REGBUF_POOL_SHARED;
+	ret = regbuf_pool_create(&o, &im->src);
+	if (!ret) {
+		ret = regbuf_pool_import(regbuf_pool_fd(im->src), NULL,
+					 &im->dst);
+		if (ret)
+			regbuf_pool_destroy(im->src);
+	}
+	if (ret) {
+		free(im);
+		return ret;
+	}
+	*st = im;
+	return 0;
+}
+static void undo_import(void *st)
+{
+	struct imported *im = st;
+
+	regbuf_pool_destroy(im->dst);
+	regbuf_pool_destroy(im->src);
+	free(im);
+}
+
 static int op_attach(void **st)
 {
 	int ret = regbuf_pool_attach(attach_pool, attach_ring.ring_fd, 3);
@@ -258,6 +299,7 @@ static const struct op ops[] = {
 	{"create shared 2m", op_shared, undo_pool},
 	{"create shared 4k", op_shared_4k, undo_pool},
 	{"adopt", op_adopt, undo_pool},
+	{"import", op_import, undo_import},
 	{"attach", op_attach, undo_attach},
 	{"alloc", op_alloc_big, undo_alloc},
 	{"alloc and free", op_churn, undo_pool},
