@@ -779,7 +779,7 @@ RB_EXPORT int regbuf_alloc(struct regbuf_pool *pool, size_t len, size_t align,
 	c = class_of(need);
 	tc = tc_get(a);
 	if (__builtin_expect(!tc, 0))
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	if (!tc->cls[c].nr && refill(a, tc, c))
 		/* No whole span left for this class: take pages directly. */
 		return alloc_raw_or_grow(pool, len, align, buf);
@@ -977,7 +977,7 @@ int rb_alloc_init(struct regbuf_pool *p)
 	uint64_t seed;
 
 	if (!a)
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	if ((p->max_size > p->size ? p->max_size : p->size) > MAX_POOL_BYTES) {
 		free(a);
 		return rb_err(-EOVERFLOW,
@@ -998,7 +998,7 @@ int rb_alloc_init(struct regbuf_pool *p)
 		free(a->regions);
 		free(a->free);
 		free(a);
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	}
 	pthread_mutex_init(&a->lock, NULL);
 	for (unsigned c = 0; c < NR_CLASSES; c++)
@@ -1014,7 +1014,7 @@ int rb_alloc_init(struct regbuf_pool *p)
 			      p->slots[s].len)) {
 			p->alloc = a;
 			rb_alloc_fini(p);
-			return rb_err(-ENOMEM, "out of memory");
+			return -ENOMEM; /* the heap said why */
 		}
 	}
 	pthread_mutex_lock(&tc_lock);

@@ -500,7 +500,7 @@ int rb_backing_populate(struct regbuf_pool *p, unsigned threads,
 	}
 	w.pieces = rb_calloc(n ? n : 1, sizeof(*w.pieces));
 	if (!w.pieces)
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	for (unsigned c = first_chunk; c < p->nr_chunks; c++) {
 		struct rb_chunk *ch = &p->chunks[c];
 		uint64_t step = rb_align_up(step_min, ch->page_size);

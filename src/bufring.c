@@ -456,7 +456,7 @@ RB_EXPORT int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
 							   : "incremental");
 	br = rb_calloc(1, sizeof(*br));
 	if (!br)
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	br->pool = pool;
 	br->ring_fd = ring_fd;
 	br->flags = o->flags;
@@ -477,7 +477,7 @@ RB_EXPORT int regbuf_bufring_create_opts(struct regbuf_pool *pool, int ring_fd,
 			     sizeof(*br->bids));
 	if (!br->bids) {
 		free(br);
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	}
 	br->magic = BR_MAGIC;
 	ret = add_group(br, 0);

@@ -30,6 +30,18 @@ int rb_err(int err, const char *fmt, ...)
 	return err;
 }
 
+int rb_err_above(unsigned long heap_mark, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rb_heap_failures() != heap_mark)
+		return err; /* the heap's own message stands */
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 void rb_err_clear(void)
 {
 	last_error[0] = '\0';

@@ -101,6 +101,7 @@ static int read_vmas(int pid, uint64_t lo, uint64_t hi, struct vmas *vs)
 	struct vma cur;
 	bool have = false;
 	int err = 0;
+	unsigned long heap0 = rb_heap_failures();
 
 	snprintf(path, sizeof(path),
 		 pid ? "/proc/%d/smaps" : "/proc/self/smaps", pid);
@@ -113,7 +114,8 @@ static int read_vmas(int pid, uint64_t lo, uint64_t hi, struct vmas *vs)
 				-EACCES,
 				"cannot read %s: permission denied (needs the same user and ptrace access, or root)",
 				path);
-		return rb_err(err, "cannot read %s: %s", path, strerror(-err));
+		return rb_err_above(heap0, err, "cannot read %s: %s", path,
+				    strerror(-err));
 	}
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {

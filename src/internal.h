@@ -30,6 +30,11 @@ static inline bool rb_is_pow2(uint64_t v)
 /* error.c: record a one-line explanation and return err (negative). */
 int rb_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rb_err_clear(void);
+/* rb_err() for a caller that wraps a lower call's failure, unless the heap
+ * failed since heap_mark (rb_heap_failures()): the lowest layer that knows
+ * the cause writes the message, and heap.c's stands. */
+int rb_err_above(unsigned long heap_mark, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Append a line to a fixed notes buffer. */
 void rb_note(char *notes, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -188,7 +188,7 @@ RB_EXPORT int regbuf_pool_create(const struct regbuf_pool_opts *opts,
 	rb_features();
 	p = pool_new(opts);
 	if (!p)
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	p->requested = opts->size;
 	ret = rb_backing_obtain(p, opts);
 	if (!ret && !(opts->flags & REGBUF_POOL_NO_POPULATE))
@@ -203,7 +203,7 @@ RB_EXPORT int regbuf_pool_create(const struct regbuf_pool_opts *opts,
 		p->info_flags |= REGBUF_INFO_SHARED;
 	if (rb_pool_live_add(p)) {
 		pool_free(p);
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	}
 	*out = p;
 	return 0;
@@ -236,7 +236,7 @@ RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
 	rb_features();
 	p = pool_new(opts);
 	if (!p)
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	p->base = addr;
 	p->size = p->requested = len;
 	p->nr_chunks = 1;
@@ -254,7 +254,7 @@ RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
 	}
 	if (rb_pool_live_add(p)) {
 		pool_free(p);
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	}
 	*out = p;
 	return 0;
@@ -387,7 +387,7 @@ RB_EXPORT int regbuf_pool_import(int fd, const struct regbuf_pool_opts *opts,
 	p = pool_new(opts);
 	if (!p) {
 		rb_close(dup_fd);
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	}
 	p->flags &= ~REGBUF_POOL_SHARED;
 	p->memfd = dup_fd;
@@ -408,7 +408,7 @@ RB_EXPORT int regbuf_pool_import(int fd, const struct regbuf_pool_opts *opts,
 	p->info_flags |= REGBUF_INFO_IMPORTED | REGBUF_INFO_SHARED;
 	if (rb_pool_live_add(p)) {
 		pool_free(p);
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	}
 	*out = p;
 	return 0;

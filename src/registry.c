@@ -54,7 +54,7 @@ static int memlock_budget(struct regbuf_pool *p, unsigned first, unsigned *nr)
 	used = memlock_used();
 	if (partial && limit > used + need &&
 	    rb_plan_fit_budget(p, limit - used - need) < 0)
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	if (partial)
 		*nr = p->nr_slots - first; /* the split added a slot */
 	end = first + *nr;
@@ -454,7 +454,7 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 		return ret;
 	a = rb_calloc(1, sizeof(*a));
 	if (!a)
-		return rb_err(-ENOMEM, "out of memory");
+		return -ENOMEM; /* the heap said why */
 	pthread_mutex_lock(&pool->lock);
 	if (find_att(pool, ring_fd, &st))
 		ret = rb_err(-EEXIST, "ring fd %d already holds this pool",
@@ -506,12 +506,14 @@ RB_EXPORT int regbuf_pool_detach(struct regbuf_pool *pool, int ring_fd)
 				      ring_fd);
 		}
 		a = *pp;
+		unsigned long heap0 = rb_heap_failures();
+
 		ret = update_range(ring_fd, a->first, NULL, a->nr, &done);
 		if (ret && ret != -EBADF) {
 			pthread_mutex_unlock(&pool->lock);
-			return rb_err(ret, "emptying slots %u..%u failed: %s",
-				      a->first, a->first + a->nr - 1,
-				      strerror(-ret));
+			return rb_err_above(
+				heap0, ret, "emptying slots %u..%u failed: %s",
+				a->first, a->first + a->nr - 1, strerror(-ret));
 		}
 		ret = 0;
 	}
@@ -582,6 +584,7 @@ void rb_registry_teardown(struct regbuf_pool *p)
 static int give_slots(struct regbuf_pool *p, const struct rb_attachment *a,
 		      int fd, unsigned first, unsigned nr)
 {
+	unsigned long heap0 = rb_heap_failures();
 	unsigned done = 0;
 	int ret;
 
@@ -596,8 +599,8 @@ static int give_slots(struct regbuf_pool *p, const struct rb_attachment *a,
 		return 0;
 	if (done)
 		update_range(a->fd, a->first + first, NULL, done, &done);
-	return rb_err(
-		ret == -EINVAL ? -ENOSPC : ret,
+	return rb_err_above(
+		heap0, ret == -EINVAL ? -ENOSPC : ret,
 		"ring fd %d cannot take slots %u..%u (its table cannot grow on this kernel, or they are taken): %s",
 		a->fd, a->first + first, a->first + first + nr - 1,
 		strerror(-ret));

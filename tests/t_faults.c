@@ -378,6 +378,19 @@ int main(void)
 					ret = ops[i].run(&st);
 					rb_sys_fault_clear();
 					points++;
+					if (ret == -ENOMEM &&
+					    k == RB_SYS_HEAP &&
+					    rb_sys_fault_fired() &&
+					    !strstr(regbuf_last_error(),
+						    "heap")) {
+						/* the lowest layer's words,
+						 * not a caller's */
+						fprintf(stderr,
+							"%s: heap fault #%lu: \"%s\" does not say heap\n",
+							ops[i].name, nth,
+							regbuf_last_error());
+						exit(1);
+					}
 					if (ret) {
 						failed_ops++;
 						if (ret > 0 ||
