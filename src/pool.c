@@ -421,14 +421,21 @@ RB_EXPORT void regbuf_pool_destroy(struct regbuf_pool *pool)
 	pool_free(pool);
 }
 
+/*
+ * The accessors below are used per I/O (regbuf_prep_rw_span() calls two
+ * per piece): like regbuf_alloc() they check the pool's magic only, no
+ * lock and no walk of the live-pool list (which costs a process-wide mutex
+ * and a scan). A destroyed pool is the caller's error there, as for
+ * regbuf_alloc(); destroy, attach, import and info keep the full check.
+ */
 RB_EXPORT void *regbuf_pool_base(const struct regbuf_pool *pool)
 {
-	return rb_pool_ok(pool) ? pool->base : NULL;
+	return rb_pool_ok_fast(pool) ? pool->base : NULL;
 }
 
 RB_EXPORT size_t regbuf_pool_size(const struct regbuf_pool *pool)
 {
-	return rb_pool_ok(pool) ? rb_pool_size(pool) : 0;
+	return rb_pool_ok_fast(pool) ? rb_pool_size(pool) : 0;
 }
 
 RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
@@ -495,7 +502,7 @@ RB_EXPORT int regbuf_pool_slot_of(const struct regbuf_pool *pool,
 	const uint8_t *a = addr;
 	int idx;
 
-	if (!rb_pool_ok(pool) || !slot)
+	if (!rb_pool_ok_fast(pool) || !slot)
 		return rb_err(-EINVAL,
 			      "regbuf_pool_slot_of: pool and slot needed");
 	if (a < pool->base || a >= pool->base + rb_pool_size(pool))
@@ -510,7 +517,7 @@ RB_EXPORT int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
 	const struct rb_slot *s;
 	int usize;
 
-	if (!rb_pool_ok(pool) || !slot)
+	if (!rb_pool_ok_fast(pool) || !slot)
 		return rb_err(-EINVAL,
 			      "regbuf_pool_slot: pool and slot needed");
 	usize = rb_struct_size(slot, "regbuf_slot_info");

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "regbuf/liburing.h"
 
 const char bench_usage[] =
 	"usage: regbuf bench <register|attach|mixed|alloc|io|sink> [options] [--json] [--repeat N]\n"
@@ -506,6 +507,49 @@ static double run_alloc(int kind, int threads, struct regbuf_pool *pool,
 	return sum / threads;
 }
 
+/*
+ * regbuf_prep_rw_span() over a range across three 1 MiB slots, in ns per
+ * piece (SQE): the SQEs are taken back from the ring after each call, so
+ * only the preparation is timed. -1 when no pool could be made.
+ */
+static double time_prep_rw_span(void)
+{
+	struct regbuf_pool_opts po;
+	struct regbuf_pool *pool;
+	struct io_uring ring;
+	enum { ROUNDS = 200000 };
+	double t0, ns = -1;
+	char *base;
+
+	regbuf_pool_opts_init(&po);
+	po.size = 4 << 20;
+	po.backing = REGBUF_BACKING_PAGES;
+	po.max_slot_size = 1 << 20;
+	po.flags = REGBUF_POOL_NO_REGISTER; /* the lookups are the same */
+	if (regbuf_pool_create(&po, &pool))
+		return -1;
+	if (io_uring_queue_init(8, &ring, 0)) {
+		regbuf_pool_destroy(pool);
+		return -1;
+	}
+	base = regbuf_pool_base(pool);
+	t0 = now_ms();
+	for (int i = 0; i < ROUNDS; i++) {
+		int n = regbuf_prep_rw_span(&ring, pool, 0, 0,
+					    base + (512 << 10), 2 << 20, 0, 0,
+					    0);
+
+		if (n != 3)
+			goto out;
+		ring.sq.sqe_tail -= (unsigned)n; /* not submitted */
+	}
+	ns = (now_ms() - t0) * 1e6 / (3.0 * ROUNDS);
+out:
+	io_uring_queue_exit(&ring);
+	regbuf_pool_destroy(pool);
+	return ns;
+}
+
 static int bench_alloc(struct opts *o)
 {
 	struct regbuf_pool_opts po;
@@ -537,6 +581,7 @@ static int bench_alloc(struct opts *o)
 		mf[r] = run_alloc(2, o->threads, NULL, &m, &err);
 	}
 	double a = median(rb, r), b = median(ml, r), c = median(mf, r);
+	double span = time_prep_rw_span();
 	struct frag f;
 
 	if (bench_frag(&f, o->planner)) {
@@ -552,6 +597,7 @@ static int bench_alloc(struct opts *o)
 		json_num(&j, "regbuf_ns_per_pair", a);
 		json_num(&j, "malloc_ns_per_pair", b);
 		json_num(&j, "mutex_freelist_ns_per_pair", c);
+		json_num(&j, "prep_rw_span_ns_per_piece", span);
 		json_num(&j, "fill_at_first_failure", f.regbuf.asked);
 		json_num(&j, "held_at_first_failure", f.regbuf.held);
 		json_num(&j, "best_fit_fill_at_first_failure", f.best_fit);
@@ -574,6 +620,8 @@ static int bench_alloc(struct opts *o)
 		printf("  %-22s %7.1f ns per pair\n", "regbuf", a);
 		printf("  %-22s %7.1f ns per pair\n", "glibc malloc/free", b);
 		printf("  %-22s %7.1f ns per pair\n", "mutex free list", c);
+		printf("  %-22s %7.1f ns per SQE (a range over 3 slots)\n",
+		       "regbuf_prep_rw_span", span);
 		printf("  mixed 512 B..8 MiB workload on 64 MiB: first failure with %.0f%% of the pool asked for, %.0f%% handed out (median of %d seeds)\n",
 		       f.regbuf.asked * 100, f.regbuf.held * 100, FRAG_SEEDS);
 		printf("  the same requests: %.0f%% with plain best fit, %.0f%% if buffers could move\n",

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <string.h>
 
 #include "regbuf.h"
 
@@ -70,16 +71,19 @@ static inline int regbuf_prep_rw_span(struct io_uring *ring,
 				      __u64 foff, unsigned base_slot,
 				      __u64 user_data)
 {
-	struct regbuf_slot_info si = {.struct_size = sizeof(si)};
+	struct regbuf_slot_info si;
+	char *base = (char *)regbuf_pool_base(pool);
 	char *p = (char *)addr, *end = p + len;
 	unsigned n = 0, i = 0;
 
-	if (!ring || !len || end < p)
+	/* two lock-free lookups per piece (regbuf_pool_slot_of(): a binary
+	 * search of the slots), the count first: all or nothing */
+	memset(&si, 0, sizeof(si));
+	si.struct_size = sizeof(si);
+	if (!ring || !base || !len || end < p)
 		return -EINVAL;
-	/* Count the pieces first: all or nothing. */
 	while (p < end) {
 		int s = regbuf_pool_slot_of(pool, p, &si);
-		char *base = (char *)regbuf_pool_base(pool);
 
 		if (s < 0)
 			return s;
@@ -90,7 +94,6 @@ static inline int regbuf_prep_rw_span(struct io_uring *ring,
 	if (io_uring_sq_space_left(ring) < n)
 		return -EBUSY;
 	for (p = (char *)addr; p < end; i++) {
-		char *base = (char *)regbuf_pool_base(pool);
 		int s = regbuf_pool_slot_of(pool, p, &si);
 		char *stop = base + si.offset + si.len < end
 				     ? base + si.offset + si.len
@@ -149,9 +152,11 @@ static inline void regbuf_prep_recv_select(struct io_uring_sqe *sqe, int fd,
 static inline int regbuf_prep_recv_bundle(struct io_uring_sqe *sqe, int fd,
 					  const struct regbuf_bufring *br)
 {
-	struct regbuf_bufring_stats st = {.struct_size = sizeof(st)};
+	struct regbuf_bufring_stats st;
 	unsigned long long len;
 
+	memset(&st, 0, sizeof(st)); /* C and C++ alike */
+	st.struct_size = sizeof(st);
 	if (regbuf_bufring_stats(br, &st))
 		return -EINVAL;
 	len = (unsigned long long)st.buf_size * st.in_kernel;
