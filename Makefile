@@ -123,8 +123,16 @@ check: deps hugepages
 	else \
 		echo "check-deb: needs root and dpkg-buildpackage, not run"; \
 	fi
+	$(MAKE) check-debug
 	$(MAKE) check-san
 	$(MAKE) check-tsan
+
+# REGBUF_DEBUG: the library's assertions compiled in (RB_ASSERT, and an
+# abort on an invalid free), under the allocator's and the fault seam's
+# tests.
+check-debug:
+	$(MAKE) B=build-debug CFLAGS="$(CFLAGS) -DREGBUF_DEBUG" build-debug/tests/t_alloc build-debug/tests/t_faults
+	REGBUF_TEST_ONLY=t_alloc,t_faults tests/run.sh build-debug
 
 # ThreadSanitizer: the concurrent tests (allocator, ring churn, tcopy,
 # stress) and everything else, in a separate build.
@@ -228,5 +236,5 @@ dist:
 clean:
 	rm -rf build build-*
 
-.PHONY: kernel deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
+.PHONY: check-debug kernel deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

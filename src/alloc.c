@@ -171,12 +171,10 @@ static __thread struct tcache *tls_tc[TC_SLOTS];
 
 static void abort_if_debug(const char *what)
 {
-#ifdef REGBUF_DEBUG
-	fprintf(stderr, "regbuf: %s\n", what);
-	abort();
-#else
-	(void)what;
-#endif
+	if (rb_debug_build) {
+		fprintf(stderr, "regbuf: %s\n", what);
+		abort();
+	}
 }
 
 static inline unsigned class_of(uint64_t size)
@@ -216,6 +214,7 @@ static int ext_reserve(struct slot_free *sf, unsigned n)
 static void ext_put(struct slot_free *sf, unsigned at, uint64_t off,
 		    uint64_t len)
 {
+	RB_ASSERT(sf->nr < sf->cap && at <= sf->nr);
 	memmove(&sf->ext[at + 1], &sf->ext[at],
 		(sf->nr - at) * sizeof(*sf->ext));
 	sf->ext[at] = (struct extent){off, len};
@@ -239,6 +238,7 @@ static uint64_t ext_carve(struct slot_free *sf, unsigned i, uint64_t start,
 	struct extent *e = &sf->ext[i];
 	uint64_t end = e->off + e->len, tail = end - (start + len);
 
+	RB_ASSERT(i < sf->nr && start >= e->off && start + len <= end);
 	if (start == e->off) {
 		e->off += len;
 		e->len -= len;
@@ -352,6 +352,8 @@ static void ext_give(struct slot_free *sf, uint64_t off, uint64_t len)
 {
 	unsigned i = 0;
 
+	/* holes and items alternate: room for one more hole is there */
+	RB_ASSERT(sf->items > 0 && sf->nr <= sf->items + 1);
 	sf->items--;
 	while (i < sf->nr && sf->ext[i].off < off)
 		i++;
@@ -398,6 +400,7 @@ static uint64_t take_any(struct rb_alloc *a, uint64_t len, uint64_t align,
  * for every block of the class's spans (see new_span). */
 static void gstack_push(struct gstack *g, uint64_t off)
 {
+	RB_ASSERT(g->nr < g->cap);
 	g->off[g->nr++] = off;
 }
 
@@ -545,6 +548,7 @@ static int refill(struct rb_alloc *a, struct tcache *tc, unsigned c)
 		}
 	}
 	n = g->nr < TC_BATCH ? (unsigned)g->nr : TC_BATCH;
+	RB_ASSERT(tc->cls[c].nr + n <= TC_MAX);
 	for (unsigned i = 0; i < n; i++)
 		tc->cls[c].off[tc->cls[c].nr++] = g->off[--g->nr];
 	pthread_mutex_unlock(&g->lock);
@@ -881,6 +885,7 @@ RB_EXPORT int regbuf_free(struct regbuf_pool *pool, struct regbuf_buf *buf)
 	}
 	if (tc->cls[kind].nr == TC_MAX)
 		tc_flush_class(a, tc, (unsigned)kind, TC_MAX - TC_BATCH);
+	RB_ASSERT(tc->cls[kind].nr < TC_MAX);
 	tc->cls[kind].off[tc->cls[kind].nr++] = off;
 	tc->frees++;
 	tc->requested -= buf->len;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -18,6 +19,19 @@ RB_EXPORT const char *regbuf_version(void)
 #define RB_STR(x)  RB_STR2(x)
 	return RB_STR(REGBUF_VERSION_MAJOR) "." RB_STR(
 		REGBUF_VERSION_MINOR) "." RB_STR(REGBUF_VERSION_PATCH);
+}
+
+#ifdef REGBUF_DEBUG
+const int rb_debug_build = 1;
+#else
+const int rb_debug_build = 0;
+#endif
+
+void rb_assert_fail(const char *what, const char *file, int line)
+{
+	fprintf(stderr, "regbuf: %s:%d: assertion failed: %s\n", file, line,
+		what);
+	abort();
 }
 
 int rb_err(int err, const char *fmt, ...)

@@ -27,6 +27,22 @@ static inline bool rb_is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/*
+ * A contract the code relies on ("the caller made room", "cannot
+ * happen"): checked, and fatal with the condition and where, in a
+ * REGBUF_DEBUG build; not even evaluated in others.
+ */
+#ifdef REGBUF_DEBUG
+#define RB_ASSERT(cond) \
+	((cond) ? (void)0 : rb_assert_fail(#cond, __FILE__, __LINE__))
+#else
+#define RB_ASSERT(cond) ((void)sizeof(cond))
+#endif
+void rb_assert_fail(const char *what, const char *file, int line)
+	__attribute__((noreturn));
+/* 1 in a REGBUF_DEBUG build (tests: invalid frees abort there). */
+extern const int rb_debug_build;
+
 /* error.c: record a one-line explanation and return err (negative). */
 int rb_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rb_err_clear(void);
