@@ -20,7 +20,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base.h"
 
 #define RB_STRUCT_MIN 8
 #define RB_STRUCT_MAX 4096

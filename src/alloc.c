@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "alloc.h"
 #include "uapi.h"
 
 #define SPAN_SHIFT   17
@@ -1043,7 +1043,6 @@ void rb_alloc_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 			__atomic_store_n(&a->max_len, p->slots[s].len,
 					 __ATOMIC_RELAXED);
 	}
-	__atomic_store_n(&p->nr_slots, first + nr, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&a->lock);
 }
 

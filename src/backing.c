@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "pool.h"
 #include "sys.h"
 
 #ifndef MAP_HUGETLB

@@ -21,7 +21,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "alloc.h"
 #include "sys.h"
 #include "uapi.h"
 

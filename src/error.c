@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base.h"
 
 static __thread char last_error[320];
 
@@ -34,24 +34,18 @@ void rb_assert_fail(const char *what, const char *file, int line)
 	abort();
 }
 
+int rb_verr(int err, const char *fmt, va_list ap)
+{
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	return err;
+}
+
 int rb_err(int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-int rb_err_above(unsigned long heap_mark, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (rb_heap_failures() != heap_mark)
-		return err; /* the heap's own message stands */
-	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	err = rb_verr(err, fmt, ap);
 	va_end(ap);
 	return err;
 }

@@ -16,7 +16,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "probe.h"
 #include "sys.h"
 
 static struct regbuf_features feats;

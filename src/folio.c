@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "folio.h"
 #include "sys.h"
 
 struct vma {

@@ -6,9 +6,10 @@
  * error (a caller may say more) and is counted per thread.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "base.h"
 #include "sys.h"
 
 static __thread unsigned long heap_failures;
@@ -46,4 +47,16 @@ void *rb_realloc(void *p, size_t len)
 void *rb_aligned_alloc(size_t align, size_t len)
 {
 	return checked(rb_sys_heap() ? NULL : aligned_alloc(align, len), len);
+}
+
+int rb_err_above(unsigned long heap_mark, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rb_heap_failures() != heap_mark)
+		return err; /* the heap's own message stands */
+	va_start(ap, fmt);
+	err = rb_verr(err, fmt, ap);
+	va_end(ap);
+	return err;
 }

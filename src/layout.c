@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "pool.h"
 #include "uapi.h"
 
 /* The one run a chunk is by its backing (4 KiB pages: folios of 4 KiB). */

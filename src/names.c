@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "base.h"
 
 static const char *const backing_names[REGBUF_BACKING_NR] = {
 	"auto", "1g", "2m", "thp", "4k", "caller",

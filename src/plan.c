@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "folio.h"
 #include "uapi.h"
 
 #define RB_IMU_HEADER 56 /* struct io_mapped_ubuf before its bvecs */

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "alloc.h"
 #include "uapi.h"
 #include "sys.h"
 
@@ -148,16 +148,26 @@ static void pool_free(struct regbuf_pool *p)
 	free(p);
 }
 
-/* Plan, register, set up the allocator: the steps shared by every way of
- * making a pool once its memory is in place. */
+/*
+ * Plan, register, set up the allocator: the steps shared by every way of
+ * making a pool once its memory is in place, in one direction. A PARTIAL
+ * pool reads the memlock budget, fits its layout to it (the slot that
+ * crosses the limit is split so its head fits), then registers what fits.
+ */
 static int pool_finish(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 {
+	bool reg = !(p->flags & REGBUF_POOL_NO_REGISTER);
+	struct rb_budget bg;
 	int ret;
 
 	ret = rb_plan_pool(p, o ? o->max_slot_size : 0);
-
-	if (!ret && !(p->flags & REGBUF_POOL_NO_REGISTER))
-		ret = rb_registry_register(p);
+	if (!ret && reg)
+		rb_registry_budget(&bg);
+	if (!ret && reg && (p->flags & REGBUF_POOL_PARTIAL) && bg.enforced &&
+	    bg.room && rb_plan_fit_budget(p, bg.room) < 0)
+		ret = -ENOMEM; /* the heap said why */
+	if (!ret && reg)
+		ret = rb_registry_register(p, &bg);
 	if (!ret)
 		ret = rb_alloc_init(p);
 	return ret;
@@ -296,6 +306,9 @@ static int pool_grow_locked(struct regbuf_pool *pool, uint64_t len)
 		return ret;
 	}
 	rb_alloc_grow(pool, first, (unsigned)n);
+	/* the pool publishes its new slots, once the allocator has them */
+	__atomic_store_n(&pool->nr_slots, first + (unsigned)n,
+			 __ATOMIC_RELEASE);
 	return (int)first;
 }
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "pool.h"
 #include "sys.h"
 
 uint64_t rb_process_charge;
@@ -21,42 +21,39 @@ uint64_t rb_process_charge;
 /* Slack for the anchor ring's own SQ/CQ memory, also charged. */
 #define RB_ANCHOR_CHARGE (16 * RB_KIB)
 
-/*
- * What is charged to this user's RLIMIT_MEMLOCK already: what regbuf
- * pinned in this process, or more when /proc shows more pinned by the
- * user's processes (this one's other rings, other programs).
- */
-static uint64_t memlock_used(void)
+void rb_registry_budget(struct rb_budget *b)
 {
-	uint64_t used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
 	uint64_t user;
 
-	if (!rb_user_pinned(&user) && user > used)
-		used = user;
-	return used;
+	b->limit = rb_memlock_limit();
+	b->enforced = b->limit != UINT64_MAX && !rb_cap_ipc_lock();
+	/* what regbuf pinned in this process, or more when /proc shows more
+	 * pinned by the user's processes (this one's other rings, other
+	 * programs); read only where it matters */
+	b->used = __atomic_load_n(&rb_process_charge, __ATOMIC_RELAXED);
+	if (b->enforced && !rb_user_pinned(&user) && user > b->used)
+		b->used = user;
+	b->room = !b->enforced ? UINT64_MAX
+		  : b->limit > b->used + RB_ANCHOR_CHARGE
+			  ? b->limit - b->used - RB_ANCHOR_CHARGE
+			  : 0;
 }
 
 /*
- * How many of the *nr slots from first fit RLIMIT_MEMLOCK beside what is
- * charged to the user already: all (0), fewer for a PARTIAL pool (*nr
- * lowered, the notes say how much; the slot that crosses the limit is
- * split first so its head fits), or -ENOMEM naming the limit needed.
+ * How many of the *nr slots from first fit the budget: all (0), fewer for
+ * a PARTIAL pool (*nr lowered, the notes say how much; the pool fitted its
+ * layout to the budget beforehand), or -ENOMEM naming the limit needed.
  */
-static int memlock_budget(struct regbuf_pool *p, unsigned first, unsigned *nr)
+static int memlock_budget(struct regbuf_pool *p, const struct rb_budget *bg,
+			  unsigned first, unsigned *nr)
 {
-	uint64_t limit = rb_memlock_limit(), used, need = RB_ANCHOR_CHARGE;
+	uint64_t limit = bg->limit, used = bg->used, need = RB_ANCHOR_CHARGE;
 	bool partial = p->flags & REGBUF_POOL_PARTIAL;
 	char a[32], b[32], c[32], d[32];
 	unsigned n, end;
 
-	if (limit == UINT64_MAX || rb_cap_ipc_lock())
+	if (!bg->enforced)
 		return 0;
-	used = memlock_used();
-	if (partial && limit > used + need &&
-	    rb_plan_fit_budget(p, limit - used - need) < 0)
-		return -ENOMEM; /* the heap said why */
-	if (partial)
-		*nr = p->nr_slots - first; /* the split added a slot */
 	end = first + *nr;
 	for (n = first; n < end && used + need + p->slots[n].charge <= limit;
 	     n++)
@@ -219,7 +216,7 @@ static uint64_t anchor_record(struct regbuf_pool *p, int fd, unsigned first,
 	return charge;
 }
 
-int rb_registry_register(struct regbuf_pool *p)
+int rb_registry_register(struct regbuf_pool *p, const struct rb_budget *bg)
 {
 	const struct regbuf_features *f = rb_features();
 	unsigned fit = p->nr_slots;
@@ -231,7 +228,7 @@ int rb_registry_register(struct regbuf_pool *p)
 			f->why);
 		return 0; /* degrade: the pool is plain aligned memory */
 	}
-	ret = memlock_budget(p, 0, &fit);
+	ret = memlock_budget(p, bg, 0, &fit);
 	if (ret)
 		return ret;
 	if (!fit) {
@@ -609,13 +606,15 @@ static int give_slots(struct regbuf_pool *p, const struct rb_attachment *a,
 int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 {
 	struct rb_attachment *a, *undo;
+	struct rb_budget bg;
 	unsigned done;
 	int fd, ret;
 
 	if (p->nr_anchors == RB_ARRAY_SIZE(p->anchors))
 		return rb_err(-ENOSPC, "the pool has grown %d times already",
 			      RB_MAX_CHUNKS);
-	ret = memlock_budget(p, first, &nr);
+	rb_registry_budget(&bg);
+	ret = memlock_budget(p, &bg, first, &nr);
 	if (ret)
 		return ret;
 	fd = anchor_open(p, first, nr);

@@ -8,7 +8,7 @@
 #include <signal.h>
 
 #include "harness.h"
-#include "internal.h" /* rb_debug_build */
+#include "alloc.h" /* rb_debug_build */
 
 /* A free the library must refuse: -EINVAL, or in a REGBUF_DEBUG build an
  * abort (seen in a child). */

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 #include "harness.h"
-#include "internal.h"
+#include "alloc.h"
 #include "sys.h"
 
 typedef int (*op_fn)(void **state);

@@ -12,7 +12,7 @@
 #include <pthread.h>
 
 #include "harness.h"
-#include "internal.h"
+#include "alloc.h"
 #include "ring.h"
 #include "sys.h"
 
