@@ -153,8 +153,14 @@ demo: deps hugepages
 
 bench: DEPS = bench
 bench: deps hugepages
-	@$(MAKE) -s all
+	@$(MAKE) -s all $(B)/bench/planners
 	bench/run.sh $(B)
+
+# Placement research beside the product (bench/planners.c), on the model
+# of bench alloc's fill workload.
+$(B)/bench/planners: bench/planners.c $(B)/tools/frag_model.o tools/frag_model.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/planners.c $(B)/tools/frag_model.o -lm $(LDFLAGS)
 
 # What the QEMU kernel runs take into their initramfs (built with -static).
 static-tree: $(B)/regbuf $(TESTS) $(EXAMPLES)
@@ -183,7 +189,7 @@ fuzz: deps hugepages
 	done
 	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 
-C_FILES = $(wildcard src/*.c src/*.h include/*.h include/regbuf/*.h tools/*.c tools/*.h tests/*.c tests/*.h examples/*.c fuzz/*.c)
+C_FILES = $(wildcard src/*.c src/*.h include/*.h include/regbuf/*.h tools/*.c tools/*.h tests/*.c tests/*.h examples/*.c fuzz/*.c bench/*.c)
 
 format:
 	clang-format -i $(C_FILES)

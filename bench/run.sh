@@ -27,7 +27,9 @@ done
 step "regbuf bench mixed"
 "$R" bench mixed --json >"$out/mixed.json"
 step "regbuf bench alloc"
-"$R" bench alloc --planner --json >"$out/alloc_1.json"
+"$R" bench alloc --json >"$out/alloc_1.json"
+step "bench/planners (placement research, about 30 s)"
+"$B/bench/planners" --json >"$out/planners.json"
 "$R" bench alloc --threads 2 --json >"$out/alloc_2.json"
 step "regbuf bench sink"
 "$R" bench sink --json >"$out/sink.json"
@@ -63,8 +65,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.1f×", b / a; el
 		echo "| alloc+free, $t thread(s) (\`bench alloc --threads $t\`) | $(num "$a" 1) ns | malloc $(num "$m" 1) ns, mutex list $(num "$f" 1) ns | $(ratio "$a" "$m") vs malloc |"
 	done
 	fr=$(j alloc_1 '.fill_at_first_failure * 100') fb=$(j alloc_1 '.best_fit_fill_at_first_failure * 100') fm=$(j alloc_1 '.moving_fill_at_first_failure * 100')
-	fp=$(j alloc_1 '.planner_fill_at_first_failure * 100') ff=$(j alloc_1 '.foresight_fill_at_first_failure * 100')
-	echo "| allocator fill at the first failure, mixed 512 B..8 MiB on 64 MiB (\`bench alloc --planner\`) | $(num "$fr" 0) % | plain best fit $(num "$fb" 0) %, a planner that knows the workload $(num "$fp" 0) %, one shown the future $(num "$ff" 0) %, buffers that could move $(num "$fm" 0) % | $(awk -v a="$fr" -v b="$fb" 'BEGIN { printf "%+.0f points", a - b }') vs best fit |"
+	fp=$(j planners '.planner_fill_at_first_failure * 100') ff=$(j planners '.foresight_fill_at_first_failure * 100')
+	echo "| allocator fill at the first failure, mixed 512 B..8 MiB on 64 MiB (\`bench alloc\`, \`bench/planners\`) | $(num "$fr" 0) % | plain best fit $(num "$fb" 0) %, a planner that knows the workload $(num "$fp" 0) %, one shown the future $(num "$ff" 0) %, buffers that could move $(num "$fm" 0) % | $(awk -v a="$fr" -v b="$fb" 'BEGIN { printf "%+.0f points", a - b }') vs best fit |"
 	z=$(j sink .zero_copy_mib_s) c=$(j sink .copy_mib_s)
 	echo "| receive-to-file sink, $(j sink .conns) conns (\`bench sink\`) | $(num "$z" 0) MiB/s | copy first $(num "$c" 0) MiB/s | $(awk -v a="$z" -v b="$c" 'BEGIN { printf "%.2f×", a / b }') |"
 	pf=$(j io_vs_fio .regbuf.modes.pool_fixed.cpu_ns_per_io)

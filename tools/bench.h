@@ -15,8 +15,7 @@ struct opts {
 	int64_t bs;
 	double seconds;
 	const char *target;
-	bool fill;    /* bench io: write the check pattern to --target first */
-	bool planner; /* bench alloc: also run the two planners (slow) */
+	bool fill; /* bench io: write the check pattern to --target first */
 };
 
 /* bench alloc's fragmentation half (bench_frag.c): medians over
@@ -31,13 +30,32 @@ struct frag_one {
 struct frag {
 	struct frag_one regbuf;
 	double best_fit, moving;
-	double view_4k, view_2m;   /* whole free pages gathered into a view */
-	double planner, foresight; /* -1: not run */
+	double view_4k, view_2m; /* whole free pages gathered into a view */
 };
 
-int bench_frag(struct frag *f, bool planners);
+int bench_frag(struct frag *f);
 
+/* bench_util.c */
 double median(double *v, int n);
+/* A note on stdout (stderr with --json, keeping the JSON clean). */
+void note(const struct opts *o, const char *fmt, const char *a);
+/* iovecs of at most 1 GiB over [p, p + len); the count (at most max). */
+struct iovec;
+unsigned gib_iovecs(void *p, uint64_t len, struct iovec *iov, unsigned max);
+/* One io_uring_register_buffers() of iov on a fresh ring, in ms. */
+double time_register(const struct iovec *iov, unsigned n);
+/* Largest size <= want the backing can hold now, copies registrations of
+ * it at once within RLIMIT_MEMLOCK. */
+uint64_t fit_size(const struct opts *o, uint64_t want, int backing,
+		  unsigned copies);
+/* The one sentence for a benchmark that RLIMIT_MEMLOCK cannot hold: 1. */
+int memlock_short(const char *bench, uint64_t need, uint64_t got);
+
+/* one file each, dispatched by bench.c */
+int bench_register(struct opts *o);
+int bench_attach(struct opts *o);
+int bench_mixed(struct opts *o);
+int bench_alloc(struct opts *o);
 int bench_io(struct opts *o);
 int bench_sink(struct opts *o);
 

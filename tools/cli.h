@@ -25,7 +25,7 @@ int cmd_top(int argc, char **argv);
 extern const char info_usage[], inspect_usage[], bench_usage[], demo_usage[],
 	ps_usage[], top_usage[];
 
-/* Print a short usage for cmd to stderr and return 2. */
+/* Say what is wrong with cmd's arguments on stderr and return 2. */
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

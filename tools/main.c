@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,20 +32,10 @@ static const struct cmd *find(const char *name)
 	return NULL;
 }
 
-int usage_error(const char *cmd, const char *fmt, ...)
+static int unknown_command(const char *name)
 {
-	const struct cmd *c = cmd ? find(cmd) : NULL;
-	va_list ap;
-
-	fprintf(stderr, "regbuf%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (c)
-		fprintf(stderr, "%s", c->usage);
-	else
-		print_usage(stderr);
+	fprintf(stderr, "regbuf: unknown command '%s'\n", name);
+	print_usage(stderr);
 	return 2;
 }
 
@@ -73,14 +62,13 @@ int main(int argc, char **argv)
 		}
 		c = find(argv[2]);
 		if (!c)
-			return usage_error(NULL, "unknown command '%s'",
-					   argv[2]);
+			return unknown_command(argv[2]);
 		printf("%s", c->usage);
 		return 0;
 	}
 	c = find(argv[1]);
 	if (!c)
-		return usage_error(NULL, "unknown command '%s'", argv[1]);
+		return unknown_command(argv[1]);
 	for (int i = 2; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			printf("%s", c->usage);
