@@ -114,6 +114,7 @@ hugepages:
 check: DEPS = build
 check: deps hugepages
 	$(MAKE) all
+	scripts/layers.sh $(B)
 	@echo "== the suite as $$(id -un) (uid $$(id -u))"
 	tests/run.sh $(B)
 	@if [ "$$(id -u)" -eq 0 ]; then tests/unpriv.sh $(B); else \
