@@ -7,6 +7,7 @@
 #   stock   build-kernel/7.2-stock/vmlinuz
 #   regbuf  build-kernel/7.2+regbuf/vmlinuz         (kernel/patches/*.patch)
 #   debug   build-kernel/7.2+regbuf-debug/vmlinuz   (+ KASAN, lockdep, DEBUG_VM)
+#   stock-debug  build-kernel/7.2-stock-debug/vmlinuz  (the same, stock: the control)
 #   cross   the objects the series touches, built for configs a guest never
 #           boots: ARCH=um (no GUP-fast), 32-bit x86, and arm64 when
 #           Debian's cross compiler is installed; after each patch of the
@@ -125,6 +126,12 @@ for variant in "$@"; do
 		patches revert
 		build 7.2-stock "$K/src/obj-7.2" "$top/kernel/config.fragment"
 		;;
+	stock-debug)
+		# the control for the debug runs: stock on the debug config
+		patches revert
+		build 7.2-stock-debug "$K/src/obj-7.2-stock-debug" "$top/kernel/config.fragment" \
+			"$top/kernel/debug.fragment"
+		;;
 	regbuf | debug)
 		patches apply
 		if [ $variant = regbuf ]; then
@@ -185,6 +192,6 @@ for variant in "$@"; do
 		[ $rc -eq 0 ] && echo "lint: checkpatch --strict clean, no new kernel-doc warning" >&2
 		exit $rc
 		;;
-	*) echo "build.sh: stock, regbuf, debug, cross or lint" >&2; exit 2 ;;
+	*) echo "build.sh: stock, regbuf, debug, stock-debug, cross or lint" >&2; exit 2 ;;
 	esac
 done

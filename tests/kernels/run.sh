@@ -30,7 +30,8 @@ case "$KERNEL" in
 7.2-stock) built=stock ;;
 7.2+regbuf) built=regbuf ;;
 7.2+regbuf-debug) built=debug ;;
-*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3 7.2-stock 7.2+regbuf 7.2+regbuf-debug)" >&2; exit 2 ;;
+7.2-stock-debug) built=stock-debug ;;
+*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3 7.2-stock 7.2+regbuf 7.2+regbuf-debug 7.2-stock-debug)" >&2; exit 2 ;;
 esac
 TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-2400} # seconds for the whole guest run
 # REGBUF_KERNEL_APPEND: more kernel arguments (movablecore=1G, ...)
