@@ -90,7 +90,7 @@ endif
 # sys fault seam, which the shared library hides.
 $(B)/tests/%: tests/%.c $(wildcard tests/*.h) include/regbuf.h include/regbuf/liburing.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) -luring -lpthread -lm $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -DT_SAN='"$(SAN)"' -DT_CC='"$(CC)"' -o $@ $< $(STATIC) -luring -lpthread -lm $(LDFLAGS)
 
 $(B)/tests/t_fuzz_%: fuzz/fuzz_%.c fuzz/replay.c include/regbuf.h $(STATIC)
 	@mkdir -p $(dir $@)

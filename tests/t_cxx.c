@@ -2,9 +2,19 @@
 /*
  * Both installed headers compile as C++17 without a single warning under
  * -Wall -Wextra -Werror, with g++ and, where installed, clang++: a C++
- * program that includes them, creates a pool and prepares a span.
+ * program that includes them, creates a pool and prepares a span. In a
+ * sanitized build the program links the sanitized archive, so it takes the
+ * build's sanitizer flags and the C++ compiler of the C compiler's family
+ * (the runtimes of gcc and clang do not mix).
  */
 #include "harness.h"
+
+#ifndef T_SAN
+#define T_SAN ""
+#endif
+#ifndef T_CC
+#define T_CC "cc"
+#endif
 
 static const char prog[] =
 	"#include <regbuf.h>\n"
@@ -33,6 +43,7 @@ int main(void)
 	static const char *const cxx[] = {"g++", "clang++"};
 	char src[4200], cmd[20000], out[8192];
 	unsigned built = 0;
+	bool clang = false;
 	FILE *f;
 
 	if (access("include/regbuf.h", R_OK))
@@ -43,15 +54,22 @@ int main(void)
 	CHECK(f);
 	fputs(prog, f);
 	fclose(f);
+	if (*T_SAN) {
+		snprintf(cmd, sizeof(cmd), "%s --version 2>&1", T_CC);
+		t_popen(out, sizeof(out), cmd);
+		clang = strstr(out, "clang") != NULL;
+	}
 	for (unsigned i = 0; i < 2; i++) {
+		if (*T_SAN && (i == 1) != clang)
+			continue;
 		snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null", cxx[i]);
 		if (t_popen(out, sizeof(out), cmd))
 			continue;
-		snprintf(
-			cmd, sizeof(cmd),
-			"%s -std=c++17 -Wall -Wextra -Werror -Iinclude -o %s.%s "
-			"%s %s/libregbuf.a -luring -lpthread 2>&1 && %s.%s",
-			cxx[i], src, cxx[i], src, b, src, cxx[i]);
+		snprintf(cmd, sizeof(cmd),
+			 "%s -std=c++17 -Wall -Wextra -Werror %s -Iinclude "
+			 "-o %s.%s %s %s/libregbuf.a -luring -lpthread 2>&1 && "
+			 "%s.%s",
+			 cxx[i], T_SAN, src, cxx[i], src, b, src, cxx[i]);
 		if (t_popen(out, sizeof(out), cmd)) {
 			fprintf(stderr, "%s: %s", cxx[i], out);
 			unlink(src);

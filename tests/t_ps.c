@@ -255,6 +255,7 @@ static void top_keys(void)
 {
 	char path[512], buf[1 << 14];
 	size_t got = 0;
+	bool sent = false;
 	int master, st;
 	pid_t pid;
 
@@ -267,17 +268,29 @@ static void top_keys(void)
 		execl(path, path, "top", "--interval", "0.2", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 100 && got < sizeof(buf) - 1; i++) {
+	/* s once the first frame is up, then wait for a frame sorted by
+	 * rings: 30 s at most (a sanitized build draws slowly). The buffer
+	 * keeps its newer half when it fills. */
+	for (int i = 0; i < 600; i++) {
 		ssize_t n;
 
 		usleep(50000);
+		if (got > sizeof(buf) / 2) {
+			memmove(buf, buf + got - sizeof(buf) / 4,
+				sizeof(buf) / 4);
+			got = sizeof(buf) / 4;
+		}
 		n = read(master, buf + got, sizeof(buf) - 1 - got);
 		if (n > 0)
 			got += (size_t)n;
 		buf[got] = '\0';
-		if (strstr(buf, "sort: pinned") && i == 20)
+		if (!sent && strstr(buf, "sort: pinned")) {
 			CHECK_EQ(write(master, "s", 1), 1);
-		if (strstr(buf, "sort: rings"))
+			sent = true;
+			got = 0;
+			continue;
+		}
+		if (sent && strstr(buf, "sort: rings"))
 			break;
 	}
 	CHECK(strstr(buf, "sort: rings"));

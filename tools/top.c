@@ -265,7 +265,8 @@ int cmd_top(int argc, char **argv)
 			for (uint32_t r = 0; r < s.procs[i].nr_ranges; r++)
 				map_cached(s.procs[i].pid,
 					   &s.procs[i].ranges[r]);
-		qsort(s.procs, s.nr_procs, sizeof(*s.procs), cmp_proc);
+		if (s.nr_procs) /* qsort takes no NULL base */
+			qsort(s.procs, s.nr_procs, sizeof(*s.procs), cmp_proc);
 		if (!sel && s.nr_procs)
 			sel = s.procs[0].pid;
 		ioctl(1, TIOCGWINSZ, &ws);
