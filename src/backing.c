@@ -42,10 +42,10 @@ struct level {
 };
 
 static const struct level levels[] = {
-	{REGBUF_BACKING_HUGE_1G, RB_GIB, MAP_HUGETLB | RB_MAP_HUGE_1GB,
-	 RB_MFD_HUGETLB | RB_MFD_HUGE_1GB},
-	{REGBUF_BACKING_HUGE_2M, 2 * RB_MIB, MAP_HUGETLB | RB_MAP_HUGE_2MB,
-	 RB_MFD_HUGETLB | RB_MFD_HUGE_2MB},
+	{REGBUF_BACKING_HUGE_1G, RB_GIB, MAP_HUGETLB | MAP_HUGE_1GB,
+	 MFD_HUGETLB | MFD_HUGE_1GB},
+	{REGBUF_BACKING_HUGE_2M, 2 * RB_MIB, MAP_HUGETLB | MAP_HUGE_2MB,
+	 MFD_HUGETLB | MFD_HUGE_2MB},
 	{REGBUF_BACKING_THP, 2 * RB_MIB, 0, 0},
 	{REGBUF_BACKING_PAGES, 4096, 0, 0},
 };
@@ -250,8 +250,8 @@ static int walk_levels(struct regbuf_pool *p, struct walk *w)
 static int take_shared(struct regbuf_pool *p, const struct level *lv,
 		       uint64_t len, struct walk *w)
 {
-	int ret, fd = rb_memfd("regbuf", RB_MFD_CLOEXEC | RB_MFD_ALLOW_SEALING |
-						 lv->mfd_flags);
+	int ret, fd = rb_memfd("regbuf",
+			       MFD_CLOEXEC | MFD_ALLOW_SEALING | lv->mfd_flags);
 
 	if (fd < 0)
 		return fd;
@@ -469,7 +469,7 @@ static void *populate_worker(void *arg)
 	while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) <
 	       w->nr) {
 		struct piece *pc = &w->pieces[i];
-		int ret = rb_madvise(pc->addr, pc->len, RB_MADV_POPULATE_WRITE);
+		int ret = rb_madvise(pc->addr, pc->len, MADV_POPULATE_WRITE);
 
 		if (ret == -EINVAL) /* before 5.14 */
 			ret = touch(pc->addr, pc->len);

@@ -104,12 +104,12 @@ static struct head_mark *head_find(const struct stat *st, uint16_t bgid)
 
 static uint16_t head_start(int ring_fd, uint16_t bgid)
 {
-	struct rb_buf_status bs = {.buf_group = bgid};
+	struct io_uring_buf_status bs = {.buf_group = bgid};
 	struct head_mark *m;
 	struct stat st;
 	uint16_t head = 0;
 
-	if (!rb_uring_register(ring_fd, RB_REGISTER_PBUF_STATUS, &bs, 1))
+	if (!rb_uring_register(ring_fd, IORING_REGISTER_PBUF_STATUS, &bs, 1))
 		return (uint16_t)bs.head;
 	if (rb_fstat(ring_fd, &st))
 		return 0;
@@ -225,7 +225,7 @@ static int carve(struct regbuf_bufring *br, unsigned gi)
  * kernel pages (IOU_PBUF_RING_MMAP, 6.4+) or, before 6.4, pages of our
  * own. */
 static int ring_memory(struct regbuf_bufring *br, struct br_group *g,
-		       struct rb_buf_reg *reg)
+		       struct io_uring_buf_reg *reg)
 {
 	g->ring_bytes = rb_align_up(
 		(uint64_t)br->nbufs * sizeof(struct br_entry), 4096);
@@ -237,7 +237,7 @@ static int ring_memory(struct regbuf_bufring *br, struct br_group *g,
 	}
 	memset(&g->ring_mem, 0, sizeof(g->ring_mem));
 	if (rb_kernel_version() >= 6004) {
-		reg->flags |= RB_PBUF_RING_MMAP;
+		reg->flags |= IOU_PBUF_RING_MMAP;
 		return 0;
 	}
 	{
@@ -265,9 +265,9 @@ static void group_release(struct regbuf_bufring *br, struct br_group *g)
 
 static int unregister(struct regbuf_bufring *br, struct br_group *g)
 {
-	struct rb_buf_reg reg = {.bgid = g->bgid};
-	int ret = rb_uring_register(br->ring_fd, RB_UNREGISTER_PBUF_RING, &reg,
-				    1);
+	struct io_uring_buf_reg reg = {.bgid = g->bgid};
+	int ret = rb_uring_register(br->ring_fd, IORING_UNREGISTER_PBUF_RING,
+				    &reg, 1);
 
 	g->registered = false;
 	return ret;
@@ -277,7 +277,7 @@ static int unregister(struct regbuf_bufring *br, struct br_group *g)
 static int add_group(struct regbuf_bufring *br, unsigned gi)
 {
 	struct br_group *g = &br->groups[gi];
-	struct rb_buf_reg reg = {0};
+	struct io_uring_buf_reg reg = {0};
 	unsigned blocks0 = br->nr_blocks;
 	int ret;
 
@@ -298,10 +298,11 @@ static int add_group(struct regbuf_bufring *br, unsigned gi)
 	reg.ring_entries = br->nbufs;
 	reg.bgid = g->bgid;
 	if (br->inc) {
-		reg.flags |= RB_PBUF_RING_INC;
+		reg.flags |= IOU_PBUF_RING_INC;
 		reg.min_left = br->min_left;
 	}
-	ret = rb_uring_register(br->ring_fd, RB_REGISTER_PBUF_RING, &reg, 1);
+	ret = rb_uring_register(br->ring_fd, IORING_REGISTER_PBUF_RING, &reg,
+				1);
 	if (ret) {
 		if (ret == -EEXIST)
 			rb_err(ret,
@@ -318,10 +319,10 @@ static int add_group(struct regbuf_bufring *br, unsigned gi)
 		goto undo_ring;
 	}
 	g->registered = true;
-	if (reg.flags & RB_PBUF_RING_MMAP) {
+	if (reg.flags & IOU_PBUF_RING_MMAP) {
 		void *m;
-		uint64_t off = RB_OFF_PBUF_RING |
-			       ((uint64_t)g->bgid << RB_OFF_PBUF_SHIFT);
+		uint64_t off = IORING_OFF_PBUF_RING |
+			       ((uint64_t)g->bgid << IORING_OFF_PBUF_SHIFT);
 
 		ret = rb_mmap(&m, NULL, g->ring_bytes, PROT_READ | PROT_WRITE,
 			      MAP_SHARED | MAP_POPULATE, br->ring_fd,
@@ -548,10 +549,10 @@ RB_EXPORT int regbuf_bufring_take(struct regbuf_bufring *br, int32_t res,
 			ran_dry(br);
 		return res;
 	}
-	if (!(cqe_flags & RB_CQE_F_BUFFER))
+	if (!(cqe_flags & IORING_CQE_F_BUFFER))
 		return 0;
 	nbids = br->nr_groups * br->nbufs;
-	bid = cqe_flags >> RB_CQE_BUFFER_SHIFT;
+	bid = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
 	left = (uint32_t)res;
 	/* Validate the whole chain first: nothing is taken on error. */
 	for (uint32_t b = bid, l = left, k = 0;; k++) {
@@ -592,7 +593,8 @@ RB_EXPORT int regbuf_bufring_take(struct regbuf_bufring *br, int32_t res,
 			len = room;
 		/* The last piece stays in the kernel while BUF_MORE says so;
 		 * earlier ones of a bundle were used up. */
-		done = !br->inc || !last || !(cqe_flags & RB_CQE_F_BUF_MORE);
+		done = !br->inc || !last ||
+		       !(cqe_flags & IORING_CQE_F_BUF_MORE);
 		out->addr = e->addr + off;
 		out->len = len;
 		out->slot = e->slot;

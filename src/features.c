@@ -34,7 +34,7 @@ static long read_long(const char *path, long dflt)
 
 static bool probe_pbuf(int fd, uint16_t flags, uint32_t min_left)
 {
-	struct rb_buf_reg reg = {0};
+	struct io_uring_buf_reg reg = {0};
 	void *mem = NULL;
 	bool ok;
 
@@ -46,11 +46,11 @@ static bool probe_pbuf(int fd, uint16_t flags, uint32_t min_left)
 	reg.bgid = 0x7fff;
 	reg.flags = flags;
 	reg.min_left = min_left;
-	ok = rb_uring_register(fd, RB_REGISTER_PBUF_RING, &reg, 1) == 0;
+	ok = rb_uring_register(fd, IORING_REGISTER_PBUF_RING, &reg, 1) == 0;
 	if (ok) {
-		struct rb_buf_reg un = {.bgid = 0x7fff};
+		struct io_uring_buf_reg un = {.bgid = 0x7fff};
 
-		rb_uring_register(fd, RB_UNREGISTER_PBUF_RING, &un, 1);
+		rb_uring_register(fd, IORING_UNREGISTER_PBUF_RING, &un, 1);
 	}
 	rb_munmap(mem, 4096);
 	return ok;
@@ -58,36 +58,38 @@ static bool probe_pbuf(int fd, uint16_t flags, uint32_t min_left)
 
 static bool probe_sparse(int fd)
 {
-	struct rb_rsrc_register r = {.nr = 1, .flags = RB_RSRC_REGISTER_SPARSE};
+	struct io_uring_rsrc_register r = {
+		.nr = 1, .flags = IORING_RSRC_REGISTER_SPARSE};
 
-	if (rb_uring_register(fd, RB_REGISTER_BUFFERS2, &r, sizeof(r)))
+	if (rb_uring_register(fd, IORING_REGISTER_BUFFERS2, &r, sizeof(r)))
 		return false;
-	rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+	rb_uring_register(fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
 	return true;
 }
 
 static int probe_clone(int fd, uint32_t flags)
 {
-	struct rb_clone_buffers c = {.src_fd = (uint32_t)-1, .flags = flags};
+	struct io_uring_clone_buffers c = {.src_fd = (uint32_t)-1,
+					   .flags = flags};
 
-	return rb_uring_register(fd, RB_REGISTER_CLONE_BUFFERS, &c, 1);
+	return rb_uring_register(fd, IORING_REGISTER_CLONE_BUFFERS, &c, 1);
 }
 
 static bool probe_ops(int fd, const int *ops, unsigned n)
 {
-	/* struct rb_probe followed by 256 ops, without a flexible member
+	/* struct io_uring_probe followed by 256 ops, without a flexible member
 	 * inside another struct. */
-	uint64_t mem[(sizeof(struct rb_probe) +
-		      256 * sizeof(struct rb_probe_op)) /
+	uint64_t mem[(sizeof(struct io_uring_probe) +
+		      256 * sizeof(struct io_uring_probe_op)) /
 		     sizeof(uint64_t)];
-	struct rb_probe *pr = (struct rb_probe *)mem;
+	struct io_uring_probe *pr = (struct io_uring_probe *)mem;
 
 	memset(mem, 0, sizeof(mem));
-	if (rb_uring_register(fd, RB_REGISTER_PROBE, pr, 256))
+	if (rb_uring_register(fd, IORING_REGISTER_PROBE, pr, 256))
 		return false;
 	for (unsigned i = 0; i < n; i++) {
 		if (ops[i] > pr->last_op ||
-		    !(pr->ops[ops[i]].flags & RB_PROBE_OP_SUPPORTED))
+		    !(pr->ops[ops[i]].flags & IO_URING_OP_SUPPORTED))
 			return false;
 	}
 	return true;
@@ -95,21 +97,21 @@ static bool probe_ops(int fd, const int *ops, unsigned n)
 
 static bool probe_query(void)
 {
-	struct rb_query_opcode q = {0};
-	struct rb_query_hdr h = {0};
+	struct io_uring_query_opcode q = {0};
+	struct io_uring_query_hdr h = {0};
 
 	h.query_data = (uint64_t)(uintptr_t)&q;
 	h.query_op = 0;
 	h.size = sizeof(q);
-	return rb_uring_register(-1, RB_REGISTER_QUERY, &h, 0) == 0 &&
+	return rb_uring_register(-1, IORING_REGISTER_QUERY, &h, 0) == 0 &&
 	       h.result >= 0;
 }
 
 static bool probe_pagemap_scan(void)
 {
 	static char page[8192] __attribute__((aligned(4096)));
-	struct rb_page_region r[1];
-	struct rb_pm_scan_arg a = {0};
+	struct page_region r[1];
+	struct pm_scan_arg a = {0};
 	int fd = rb_open("/proc/self/pagemap", O_RDONLY);
 	int ret;
 
@@ -121,9 +123,9 @@ static bool probe_pagemap_scan(void)
 	a.end = a.start + 4096;
 	a.vec = (uint64_t)(uintptr_t)r;
 	a.vec_len = 1;
-	a.category_anyof_mask = RB_PAGE_IS_PRESENT;
-	a.return_mask = RB_PAGE_IS_PRESENT | RB_PAGE_IS_HUGE;
-	ret = rb_ioctl(fd, RB_PAGEMAP_SCAN, &a);
+	a.category_anyof_mask = PAGE_IS_PRESENT;
+	a.return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE;
+	ret = rb_ioctl(fd, PAGEMAP_SCAN, &a);
 	rb_close(fd);
 	return ret >= 0;
 }
@@ -233,10 +235,10 @@ static bool probe_priv_unaccounted(int fd)
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0))
 		return false;
 	before = vmpin_kb();
-	if (!rb_uring_register(fd, RB_REGISTER_BUFFERS, &iov, 1)) {
+	if (!rb_uring_register(fd, IORING_REGISTER_BUFFERS, &iov, 1)) {
 		after = vmpin_kb();
 		unaccounted = before >= 0 && after == before;
-		rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+		rb_uring_register(fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
 	}
 	rb_munmap(iov.iov_base, 4096);
 	return unaccounted;
@@ -250,12 +252,13 @@ static bool probe_large_bufs(int fd)
 	struct iovec iov = {(void *)(uintptr_t)(1ULL << 40),
 			    (1ULL << 40) + 4096};
 
-	return rb_uring_register(fd, RB_REGISTER_BUFFERS, &iov, 1) == -EINVAL;
+	return rb_uring_register(fd, IORING_REGISTER_BUFFERS, &iov, 1) ==
+	       -EINVAL;
 }
 
 static void probe_all(void)
 {
-	struct rb_io_uring_params p;
+	struct io_uring_params p;
 	struct utsname u;
 	int fd, maj = 0, min = 0;
 
@@ -283,22 +286,22 @@ static void probe_all(void)
 		feats.features |= REGBUF_FEAT_SPARSE;
 	if (probe_clone(fd, 0) == -EBADF)
 		feats.features |= REGBUF_FEAT_CLONE;
-	if (probe_clone(fd, RB_REGISTER_DST_REPLACE) == -EBADF)
+	if (probe_clone(fd, IORING_REGISTER_DST_REPLACE) == -EBADF)
 		feats.features |= REGBUF_FEAT_CLONE_RANGES;
 	if (probe_pbuf(fd, 0, 0))
 		feats.features |= REGBUF_FEAT_PBUF_RING;
-	if (probe_pbuf(fd, RB_PBUF_RING_INC, 0))
+	if (probe_pbuf(fd, IOU_PBUF_RING_INC, 0))
 		feats.features |= REGBUF_FEAT_PBUF_INC;
 	if ((feats.features & REGBUF_FEAT_PBUF_INC) &&
-	    probe_pbuf(fd, RB_PBUF_RING_INC, 16))
+	    probe_pbuf(fd, IOU_PBUF_RING_INC, 16))
 		feats.features |= REGBUF_FEAT_MIN_LEFT;
 	/* A bad non-NULL pointer: EFAULT where the opcode exists. */
-	if (rb_uring_register(fd, RB_REGISTER_MEM_REGION, (void *)8, 1) ==
+	if (rb_uring_register(fd, IORING_REGISTER_MEM_REGION, (void *)8, 1) ==
 	    -EFAULT)
 		feats.features |= REGBUF_FEAT_MEM_REGION;
 	{
-		static const int vec_ops[] = {RB_OP_READV_FIXED,
-					      RB_OP_WRITEV_FIXED};
+		static const int vec_ops[] = {IORING_OP_READV_FIXED,
+					      IORING_OP_WRITEV_FIXED};
 
 		if (probe_ops(fd, vec_ops, 2))
 			feats.features |= REGBUF_FEAT_RW_VEC_FIXED;

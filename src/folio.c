@@ -229,12 +229,12 @@ static uint32_t vma_flags(const struct vma *v)
 static int scan_vma(int fd, const struct vma *v, uint64_t s, uint64_t e,
 		    struct runs *rs)
 {
-	struct rb_page_region reg[256];
+	struct page_region reg[256];
 	uint32_t fl = vma_flags(v);
 	uint64_t pos = s;
 
 	while (pos < e) {
-		struct rb_pm_scan_arg a = {0};
+		struct pm_scan_arg a = {0};
 		int n;
 
 		a.size = sizeof(a);
@@ -242,13 +242,13 @@ static int scan_vma(int fd, const struct vma *v, uint64_t s, uint64_t e,
 		a.end = e;
 		a.vec = (uint64_t)(uintptr_t)reg;
 		a.vec_len = RB_ARRAY_SIZE(reg);
-		a.category_anyof_mask = RB_PAGE_IS_PRESENT | RB_PAGE_IS_SWAPPED;
-		a.return_mask = RB_PAGE_IS_PRESENT | RB_PAGE_IS_HUGE;
-		n = rb_ioctl(fd, RB_PAGEMAP_SCAN, &a);
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_HUGE;
+		n = rb_ioctl(fd, PAGEMAP_SCAN, &a);
 		if (n < 0)
 			return n;
 		for (int i = 0; i < n; i++) {
-			bool huge = reg[i].categories & RB_PAGE_IS_HUGE;
+			bool huge = reg[i].categories & PAGE_IS_HUGE;
 			uint32_t kind = v->hugetlb ? REGBUF_RUN_HUGETLB
 					: huge	   ? REGBUF_RUN_THP
 						   : REGBUF_RUN_4K;
@@ -257,7 +257,7 @@ static int scan_vma(int fd, const struct vma *v, uint64_t s, uint64_t e,
 						    : 4096;
 			int ret;
 
-			if (!(reg[i].categories & RB_PAGE_IS_PRESENT))
+			if (!(reg[i].categories & PAGE_IS_PRESENT))
 				kind = REGBUF_RUN_ABSENT, folio = 0;
 			ret = add_run(rs, pos, reg[i].start - pos,
 				      REGBUF_RUN_ABSENT, fl, 0);
@@ -342,8 +342,8 @@ static int kpf_page(struct kpf_folio *f, const struct vma *v, uint64_t s,
 {
 	bool present = ent >> 63;
 	uint64_t pfn = ent & ((1ULL << 55) - 1);
-	bool head = kf & (1ULL << RB_KPF_COMPOUND_HEAD);
-	bool tail = kf & (1ULL << RB_KPF_COMPOUND_TAIL);
+	bool head = kf & (1ULL << KPF_COMPOUND_HEAD);
+	bool tail = kf & (1ULL << KPF_COMPOUND_TAIL);
 	int ret;
 
 	if (present && !pfn)
@@ -360,7 +360,7 @@ static int kpf_page(struct kpf_folio *f, const struct vma *v, uint64_t s,
 		return add_run(rs, pos, 4096, REGBUF_RUN_ABSENT, fl, 0);
 	if (head || tail) {
 		*f = (struct kpf_folio){pos, 1, pfn,
-					(kf & (1ULL << RB_KPF_HUGE))
+					(kf & (1ULL << KPF_HUGE))
 						? REGBUF_RUN_HUGETLB
 						: REGBUF_RUN_THP};
 		return 0;

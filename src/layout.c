@@ -158,14 +158,14 @@ int rb_plan_pool(struct regbuf_pool *p, uint64_t max_slot)
 	ret = plan_chunks(p, 0, &ps, &n);
 	if (ret)
 		return ret;
-	if (n > RB_MAX_REG_BUFFERS) {
+	if (n > IORING_MAX_REG_BUFFERS) {
 		free(ps);
 		return rb_err(-E2BIG,
 			      "pool needs %u slots, the kernel allows %u", n,
-			      RB_MAX_REG_BUFFERS);
+			      IORING_MAX_REG_BUFFERS);
 	}
 	/* A growable pool's tables never move: room for every slot. */
-	cap = p->flags & REGBUF_POOL_GROWABLE ? RB_MAX_REG_BUFFERS : n;
+	cap = p->flags & REGBUF_POOL_GROWABLE ? IORING_MAX_REG_BUFFERS : n;
 	p->slots = rb_calloc(cap ? cap : 1, sizeof(*p->slots));
 	p->iov = rb_calloc(cap ? cap : 1, sizeof(*p->iov));
 	if (!p->slots || !p->iov) {

@@ -258,11 +258,11 @@ static int emit(struct regbuf_plan_slot *slots, unsigned max_out, unsigned *n,
 	struct regbuf_plan_slot sl = {0};
 	uint64_t fs = r->folio_size ? r->folio_size : 4096;
 
-	if (*n >= RB_MAX_REG_BUFFERS)
+	if (*n >= IORING_MAX_REG_BUFFERS)
 		return rb_err(
 			-E2BIG,
 			"the plan needs more than %u slots (the kernel's limit); use larger pages or a larger max slot",
-			RB_MAX_REG_BUFFERS);
+			IORING_MAX_REG_BUFFERS);
 	sl.offset = s - m->addr;
 	sl.len = len;
 	sl.kind = (int32_t)r->kind;

@@ -156,7 +156,7 @@ static bool is_anchor(const struct stat *st)
  * or -errno with nothing left behind. */
 static int anchor_open(struct regbuf_pool *p, unsigned first, unsigned nr)
 {
-	struct rb_io_uring_params params;
+	struct io_uring_params params;
 	uint64_t t0;
 	char a[32];
 	int fd, ret;
@@ -167,7 +167,8 @@ static int anchor_open(struct regbuf_pool *p, unsigned first, unsigned nr)
 		return rb_err(fd, "cannot create an anchor ring: %s",
 			      strerror(-fd));
 	t0 = rb_now_ns();
-	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, p->iov + first, nr);
+	ret = rb_uring_register(fd, IORING_REGISTER_BUFFERS, p->iov + first,
+				nr);
 	if (!p->nr_anchors) /* the pool's registration, not a growth */
 		p->register_ns = rb_now_ns() - t0;
 	if (!ret)
@@ -188,7 +189,7 @@ static int anchor_open(struct regbuf_pool *p, unsigned first, unsigned nr)
  * VmPin should drop now), forget and close an anchor ring. */
 static void anchor_close(int fd)
 {
-	rb_uring_register(fd, RB_UNREGISTER_BUFFERS, NULL, 0);
+	rb_uring_register(fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
 	anchor_remove(fd);
 	rb_close(fd);
 }
@@ -262,12 +263,12 @@ static int update_range(int fd, unsigned first, const struct iovec *iov,
 		iov = empty;
 	}
 	while (*done < nr) {
-		struct rb_rsrc_update2 up = {0};
+		struct io_uring_rsrc_update2 up = {0};
 
 		up.offset = first + *done;
 		up.data = (uint64_t)(uintptr_t)(iov + *done);
 		up.nr = nr - *done;
-		ret = rb_uring_register(fd, RB_REGISTER_BUFFERS_UPDATE, &up,
+		ret = rb_uring_register(fd, IORING_REGISTER_BUFFERS_UPDATE, &up,
 					sizeof(up));
 		if (ret <= 0) {
 			ret = ret ? ret : -EIO;
@@ -291,7 +292,7 @@ static int attach_register(struct regbuf_pool *p, int fd, unsigned first)
 	if (!iov)
 		return -ENOMEM;
 	memcpy(iov + first, p->iov, nr * sizeof(*iov));
-	ret = rb_uring_register(fd, RB_REGISTER_BUFFERS, iov, first + nr);
+	ret = rb_uring_register(fd, IORING_REGISTER_BUFFERS, iov, first + nr);
 	free(iov);
 	if (ret != -EBUSY)
 		return ret;
@@ -314,15 +315,15 @@ static int attach_register(struct regbuf_pool *p, int fd, unsigned first)
 static int clone_one(int src, int fd, unsigned dst_off, unsigned nr,
 		     bool ranges)
 {
-	struct rb_clone_buffers c = {0};
+	struct io_uring_clone_buffers c = {0};
 
 	c.src_fd = (uint32_t)src;
 	if (ranges) {
-		c.flags = RB_REGISTER_DST_REPLACE;
+		c.flags = IORING_REGISTER_DST_REPLACE;
 		c.dst_off = dst_off;
 		c.nr = nr;
 	}
-	return rb_uring_register(fd, RB_REGISTER_CLONE_BUFFERS, &c, 1);
+	return rb_uring_register(fd, IORING_REGISTER_CLONE_BUFFERS, &c, 1);
 }
 
 /* Clone every anchor's slots into ring fd from first on. A whole-table
@@ -394,11 +395,11 @@ static int attach_check(struct regbuf_pool *pool, int ring_fd,
 			-EINVAL,
 			"the pool is not registered (io_uring errno %d); use it as plain memory",
 			pool->io_uring_errno);
-	if (first_slot >= RB_MAX_REG_BUFFERS ||
-	    first_slot + nr_reg > RB_MAX_REG_BUFFERS)
+	if (first_slot >= IORING_MAX_REG_BUFFERS ||
+	    first_slot + nr_reg > IORING_MAX_REG_BUFFERS)
 		return rb_err(-EINVAL, "slots %u..%u are past the kernel's %u",
 			      first_slot, first_slot + nr_reg - 1,
-			      RB_MAX_REG_BUFFERS);
+			      IORING_MAX_REG_BUFFERS);
 	if (ring_fd < 0 || rb_fstat(ring_fd, st))
 		return rb_err(-EBADF, "fd %d is not open", ring_fd);
 	if (is_anchor(st))

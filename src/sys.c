@@ -173,8 +173,8 @@ int rb_mbind(void *addr, size_t len, int node)
 	if (node < 0 || node >= (int)(sizeof(mask) * 8))
 		return -EINVAL;
 	mask[node / 64] = 1UL << (node % 64);
-	if (syscall(SYS_mbind, addr, len, RB_MPOL_BIND, mask, sizeof(mask) * 8,
-		    RB_MPOL_MF_STRICT | RB_MPOL_MF_MOVE))
+	if (syscall(SYS_mbind, addr, len, MPOL_BIND, mask, sizeof(mask) * 8,
+		    MPOL_MF_STRICT | MPOL_MF_MOVE))
 		return -errno;
 	return 0;
 }
@@ -235,7 +235,7 @@ int rb_dup_cloexec(int fd)
 	return ret < 0 ? -errno : ret;
 }
 
-int rb_uring_setup(unsigned entries, struct rb_io_uring_params *p)
+int rb_uring_setup(unsigned entries, struct io_uring_params *p)
 {
 	int ret = count_or_fail(RB_SYS_SETUP, -1);
 

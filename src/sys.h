@@ -70,7 +70,7 @@ int rb_close(int fd);
 /* A close-on-exec duplicate of fd, or -errno. */
 int rb_dup_cloexec(int fd);
 
-int rb_uring_setup(unsigned entries, struct rb_io_uring_params *p);
+int rb_uring_setup(unsigned entries, struct io_uring_params *p);
 int rb_uring_register(int fd, unsigned opcode, const void *arg,
 		      unsigned nr_args);
 

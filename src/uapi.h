@@ -1,15 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Kernel interface constants and structures regbuf uses, under our own names
- * (prefix RB_ / rb_) so that this header never clashes with whatever
- * linux/io_uring.h or liburing the build machine has. Values follow the
- * Linux 6.18 uapi; struct sizes are checked below.
+ * The kernel interface regbuf uses, under the kernel's own names, so that
+ * every constant and structure greps against the kernel's uapi headers
+ * (include/uapi/linux/io_uring.h, fs.h, mman.h, memfd.h, mempolicy.h,
+ * kernel-page-flags.h) and liburing. Values follow Linux 6.18; the sizes
+ * of the structures are checked at the end.
+ *
+ * The build machine's headers may be older (Debian 12: 6.1 uapi headers,
+ * liburing 2.3), so each macro is defined only where it is missing. The
+ * io_uring enums and structures cannot be guarded one by one: they are
+ * defined here, as in the kernel's header and under its include guard
+ * (LINUX_IO_URING_H), when no io_uring header came first. The library
+ * includes none; a test or tool that includes <liburing.h> includes it
+ * before this header and uses liburing's definitions. Names that are the
+ * project's own (limits regbuf derives, RB_REGISTER_NR_OPS) keep RB_.
  */
 #ifndef REGBUF_UAPI_H
 #define REGBUF_UAPI_H
 
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #ifndef __NR_io_uring_setup
 #define __NR_io_uring_setup 425
@@ -21,80 +32,66 @@
 #define __NR_io_uring_register 427
 #endif
 
+#ifndef LINUX_IO_URING_H
+#define LINUX_IO_URING_H
+#define REGBUF_UAPI_IO_URING 1 /* the definitions below are ours */
+
 /* io_uring_register(2) opcodes */
-enum {
-	RB_REGISTER_BUFFERS = 0,
-	RB_UNREGISTER_BUFFERS = 1,
-	RB_REGISTER_PROBE = 8,
-	RB_REGISTER_BUFFERS2 = 15,
-	RB_REGISTER_BUFFERS_UPDATE = 16,
-	RB_REGISTER_PBUF_RING = 22,
-	RB_UNREGISTER_PBUF_RING = 23,
-	RB_REGISTER_PBUF_STATUS = 26,
-	RB_REGISTER_CLONE_BUFFERS = 30,
-	RB_REGISTER_MEM_REGION = 34,
-	RB_REGISTER_QUERY = 35,
-	RB_REGISTER_NR_OPS = 36, /* one past the highest opcode we know */
+enum io_uring_register_op {
+	IORING_REGISTER_BUFFERS = 0,
+	IORING_UNREGISTER_BUFFERS = 1,
+	IORING_REGISTER_PROBE = 8,
+	IORING_REGISTER_BUFFERS2 = 15,
+	IORING_REGISTER_BUFFERS_UPDATE = 16,
+	IORING_REGISTER_PBUF_RING = 22,
+	IORING_UNREGISTER_PBUF_RING = 23,
+	IORING_REGISTER_PBUF_STATUS = 26,
+	IORING_REGISTER_CLONE_BUFFERS = 30,
+	IORING_REGISTER_MEM_REGION = 34,
+	IORING_REGISTER_QUERY = 35,
 };
 
 /* SQE opcodes */
-enum {
-	RB_OP_NOP = 0,
-	RB_OP_READ_FIXED = 4,
-	RB_OP_WRITE_FIXED = 5,
-	RB_OP_READ = 22,
-	RB_OP_WRITE = 23,
-	RB_OP_RECV = 27,
-	RB_OP_READV_FIXED = 60,
-	RB_OP_WRITEV_FIXED = 61,
+enum io_uring_op {
+	IORING_OP_NOP = 0,
+	IORING_OP_READ_FIXED = 4,
+	IORING_OP_WRITE_FIXED = 5,
+	IORING_OP_READ = 22,
+	IORING_OP_WRITE = 23,
+	IORING_OP_RECV = 27,
+	IORING_OP_READV_FIXED = 60,
+	IORING_OP_WRITEV_FIXED = 61,
 };
 
-/* setup flags and features */
-#define RB_SETUP_R_DISABLED    (1U << 6)
-#define RB_SETUP_SINGLE_ISSUER (1U << 12)
-#define RB_FEAT_RSRC_TAGS      (1U << 10)
+/* struct io_uring_clone_buffers flags */
+enum {
+	IORING_REGISTER_SRC_REGISTERED = (1U << 0),
+	IORING_REGISTER_DST_REPLACE = (1U << 1),
+};
 
-/* sqe->flags, cqe->flags */
-#define RB_IOSQE_BUFFER_SELECT (1U << 5)
-#define RB_CQE_F_BUFFER	       (1U << 0)
-#define RB_CQE_F_MORE	       (1U << 1)
-#define RB_CQE_F_BUF_MORE      (1U << 4)
-#define RB_CQE_BUFFER_SHIFT    16
-/* sqe->ioprio of send/recv */
-#define RB_RECV_MULTISHOT  (1U << 1)
-#define RB_RECVSEND_BUNDLE (1U << 4)
+/* struct io_uring_buf_reg flags */
+enum io_uring_register_pbuf_ring_flags {
+	IOU_PBUF_RING_MMAP = 1,
+	IOU_PBUF_RING_INC = 2,
+};
 
-/* registration flags */
-#define RB_RSRC_REGISTER_SPARSE	   (1U << 0)
-#define RB_REGISTER_SRC_REGISTERED (1U << 0)
-#define RB_REGISTER_DST_REPLACE	   (1U << 1)
-#define RB_PBUF_RING_MMAP	   1
-#define RB_PBUF_RING_INC	   2
-#define RB_MEM_REGION_TYPE_USER	   1
-#define RB_OFF_PBUF_RING	   0x80000000ULL
-#define RB_OFF_PBUF_SHIFT	   16
+enum {
+	IORING_MEM_REGION_TYPE_USER = 1,
+};
 
-/* kernel limits (6.18 io_uring/rsrc.c, kbuf.c) */
-#define RB_MAX_REG_BUFFERS (1U << 14)
-#define RB_MAX_BUF_SIZE	   (1ULL << 30)
-/* 7.2+: the kernel takes up to INT_MAX / 8 pages (~1 TiB); slots stop at a
- * power of two below that. */
-#define RB_MAX_LARGE_BUF_SIZE (1ULL << 39)
-#define RB_MAX_PBUF_ENTRIES   32768U
-
-struct rb_io_sqring_offsets {
+struct io_sqring_offsets {
 	uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array,
 		resv1;
 	uint64_t user_addr;
 };
 
-struct rb_io_cqring_offsets {
+struct io_cqring_offsets {
 	uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags,
 		resv1;
 	uint64_t user_addr;
 };
 
-struct rb_io_uring_params {
+struct io_uring_params {
 	uint32_t sq_entries;
 	uint32_t cq_entries;
 	uint32_t flags;
@@ -103,11 +100,11 @@ struct rb_io_uring_params {
 	uint32_t features;
 	uint32_t wq_fd;
 	uint32_t resv[3];
-	struct rb_io_sqring_offsets sq_off;
-	struct rb_io_cqring_offsets cq_off;
+	struct io_sqring_offsets sq_off;
+	struct io_cqring_offsets cq_off;
 };
 
-struct rb_rsrc_register {
+struct io_uring_rsrc_register {
 	uint32_t nr;
 	uint32_t flags;
 	uint64_t resv2;
@@ -115,7 +112,7 @@ struct rb_rsrc_register {
 	uint64_t tags __attribute__((aligned(8)));
 };
 
-struct rb_rsrc_update2 {
+struct io_uring_rsrc_update2 {
 	uint32_t offset;
 	uint32_t resv;
 	uint64_t data __attribute__((aligned(8)));
@@ -124,7 +121,7 @@ struct rb_rsrc_update2 {
 	uint32_t resv2;
 };
 
-struct rb_clone_buffers {
+struct io_uring_clone_buffers {
 	uint32_t src_fd;
 	uint32_t flags;
 	uint32_t src_off;
@@ -135,7 +132,7 @@ struct rb_clone_buffers {
 
 /* 6.18.y layout with min_left; the 6.18.0 layout is the same size with the
  * min_left word reserved (must be zero). */
-struct rb_buf_reg {
+struct io_uring_buf_reg {
 	uint64_t ring_addr;
 	uint32_t ring_entries;
 	uint16_t bgid;
@@ -144,26 +141,26 @@ struct rb_buf_reg {
 	uint32_t resv[5];
 };
 
-struct rb_buf_status {
+struct io_uring_buf_status {
 	uint32_t buf_group;
 	uint32_t head;
 	uint32_t resv[8];
 };
 
-struct rb_buf {
+struct io_uring_buf {
 	uint64_t addr;
 	uint32_t len;
 	uint16_t bid;
 	uint16_t resv;
 };
 
-struct rb_mem_region_reg {
+struct io_uring_mem_region_reg {
 	uint64_t region_uptr;
 	uint64_t flags;
 	uint64_t resv[2];
 };
 
-struct rb_region_desc {
+struct io_uring_region_desc {
 	uint64_t user_addr;
 	uint64_t size;
 	uint32_t flags;
@@ -172,7 +169,7 @@ struct rb_region_desc {
 	uint64_t resv[4];
 };
 
-struct rb_query_hdr {
+struct io_uring_query_hdr {
 	uint64_t next_entry;
 	uint64_t query_data;
 	uint32_t query_op;
@@ -181,7 +178,7 @@ struct rb_query_hdr {
 	uint32_t resv[3];
 };
 
-struct rb_query_opcode {
+struct io_uring_query_opcode {
 	uint32_t nr_request_opcodes;
 	uint32_t nr_register_opcodes;
 	uint64_t feature_flags;
@@ -192,38 +189,107 @@ struct rb_query_opcode {
 	uint32_t pad;
 };
 
-struct rb_probe_op {
+#define IO_URING_OP_SUPPORTED (1U << 0)
+
+struct io_uring_probe_op {
 	uint8_t op;
 	uint8_t resv;
-	uint16_t flags; /* RB_PROBE_OP_SUPPORTED */
+	uint16_t flags; /* IO_URING_OP_SUPPORTED */
 	uint32_t resv2;
 };
-#define RB_PROBE_OP_SUPPORTED 1U
 
-struct rb_probe {
+struct io_uring_probe {
 	uint8_t last_op;
 	uint8_t ops_len;
 	uint16_t resv;
 	uint32_t resv2[3];
-	struct rb_probe_op ops[];
+	struct io_uring_probe_op ops[];
 };
 
-/* PAGEMAP_SCAN (6.7+), linux/fs.h */
-#define RB_PAGE_IS_WPALLOWED (1ULL << 0)
-#define RB_PAGE_IS_WRITTEN   (1ULL << 1)
-#define RB_PAGE_IS_FILE	     (1ULL << 2)
-#define RB_PAGE_IS_PRESENT   (1ULL << 3)
-#define RB_PAGE_IS_SWAPPED   (1ULL << 4)
-#define RB_PAGE_IS_PFNZERO   (1ULL << 5)
-#define RB_PAGE_IS_HUGE	     (1ULL << 6)
+_Static_assert(sizeof(struct io_uring_params) == 120, "params");
+_Static_assert(sizeof(struct io_uring_rsrc_register) == 32, "rsrc_register");
+_Static_assert(sizeof(struct io_uring_rsrc_update2) == 32, "rsrc_update2");
+_Static_assert(sizeof(struct io_uring_clone_buffers) == 32, "clone_buffers");
+_Static_assert(sizeof(struct io_uring_buf_reg) == 40, "buf_reg");
+_Static_assert(sizeof(struct io_uring_buf_status) == 40, "buf_status");
+_Static_assert(sizeof(struct io_uring_buf) == 16, "buf");
+_Static_assert(sizeof(struct io_uring_mem_region_reg) == 32, "mem_region_reg");
+_Static_assert(sizeof(struct io_uring_region_desc) == 64, "region_desc");
+_Static_assert(sizeof(struct io_uring_query_hdr) == 40, "query_hdr");
+_Static_assert(sizeof(struct io_uring_query_opcode) == 48, "query_opcode");
+_Static_assert(sizeof(struct io_uring_probe) == 16, "probe");
+#endif /* LINUX_IO_URING_H */
 
-struct rb_page_region {
+/* One past the highest io_uring_register(2) opcode regbuf knows. */
+#define RB_REGISTER_NR_OPS 36
+
+/* io_uring macros (each where the headers lack it) */
+#ifndef IORING_SETUP_R_DISABLED
+#define IORING_SETUP_R_DISABLED (1U << 6)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_FEAT_RSRC_TAGS
+#define IORING_FEAT_RSRC_TAGS (1U << 10)
+#endif
+#ifndef IOSQE_BUFFER_SELECT
+#define IOSQE_BUFFER_SELECT (1U << 5)
+#endif
+#ifndef IORING_CQE_F_BUFFER
+#define IORING_CQE_F_BUFFER (1U << 0)
+#endif
+#ifndef IORING_CQE_F_MORE
+#define IORING_CQE_F_MORE (1U << 1)
+#endif
+#ifndef IORING_CQE_F_BUF_MORE
+#define IORING_CQE_F_BUF_MORE (1U << 4)
+#endif
+#ifndef IORING_CQE_BUFFER_SHIFT
+#define IORING_CQE_BUFFER_SHIFT 16
+#endif
+#ifndef IORING_RECV_MULTISHOT
+#define IORING_RECV_MULTISHOT (1U << 1)
+#endif
+#ifndef IORING_RECVSEND_BUNDLE
+#define IORING_RECVSEND_BUNDLE (1U << 4)
+#endif
+#ifndef IORING_RSRC_REGISTER_SPARSE
+#define IORING_RSRC_REGISTER_SPARSE (1U << 0)
+#endif
+#ifndef IORING_OFF_PBUF_RING
+#define IORING_OFF_PBUF_RING 0x80000000ULL
+#endif
+#ifndef IORING_OFF_PBUF_SHIFT
+#define IORING_OFF_PBUF_SHIFT 16
+#endif
+
+/* Kernel limits regbuf plans with (6.18 io_uring/rsrc.c, kbuf.c): the
+ * kernel's IORING_MAX_REG_BUFFERS, its 1 GiB cap per buffer (SZ_1G), and
+ * from 7.2 up to INT_MAX / 8 pages per buffer (~1 TiB), where regbuf's
+ * slots stop at a power of two below; the entries of a buffer ring. */
+#define IORING_MAX_REG_BUFFERS (1U << 14)
+#define RB_MAX_BUF_SIZE	       (1ULL << 30)
+#define RB_MAX_LARGE_BUF_SIZE  (1ULL << 39)
+#define RB_MAX_PBUF_ENTRIES    32768U
+
+/* PAGEMAP_SCAN (6.7+), linux/fs.h */
+#ifndef PAGEMAP_SCAN
+#define PAGE_IS_WPALLOWED (1ULL << 0)
+#define PAGE_IS_WRITTEN	  (1ULL << 1)
+#define PAGE_IS_FILE	  (1ULL << 2)
+#define PAGE_IS_PRESENT	  (1ULL << 3)
+#define PAGE_IS_SWAPPED	  (1ULL << 4)
+#define PAGE_IS_PFNZERO	  (1ULL << 5)
+#define PAGE_IS_HUGE	  (1ULL << 6)
+
+struct page_region {
 	uint64_t start;
 	uint64_t end;
 	uint64_t categories;
 };
 
-struct rb_pm_scan_arg {
+struct pm_scan_arg {
 	uint64_t size;
 	uint64_t flags;
 	uint64_t start;
@@ -237,41 +303,60 @@ struct rb_pm_scan_arg {
 	uint64_t category_anyof_mask;
 	uint64_t return_mask;
 };
-#define RB_PAGEMAP_SCAN _IOWR('f', 16, struct rb_pm_scan_arg)
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+_Static_assert(sizeof(struct page_region) == 24, "page_region");
+_Static_assert(sizeof(struct pm_scan_arg) == 96, "pm_scan_arg");
+#endif
 
-/* /proc/kpageflags bits */
-#define RB_KPF_COMPOUND_HEAD 15
-#define RB_KPF_COMPOUND_TAIL 16
-#define RB_KPF_HUGE	     17
-#define RB_KPF_THP	     22
+/* /proc/kpageflags bits, linux/kernel-page-flags.h */
+#ifndef KPF_COMPOUND_HEAD
+#define KPF_COMPOUND_HEAD 15
+#define KPF_COMPOUND_TAIL 16
+#define KPF_HUGE	  17
+#define KPF_THP		  22
+#endif
 
-/* mmap / memfd hugetlb flags */
-#define RB_HUGE_SHIFT	       26
-#define RB_MAP_HUGE_2MB	       (21U << RB_HUGE_SHIFT)
-#define RB_MAP_HUGE_1GB	       (30U << RB_HUGE_SHIFT)
-#define RB_MFD_CLOEXEC	       0x0001U
-#define RB_MFD_ALLOW_SEALING   0x0002U
-#define RB_MFD_HUGETLB	       0x0004U
-#define RB_MFD_HUGE_2MB	       (21U << RB_HUGE_SHIFT)
-#define RB_MFD_HUGE_1GB	       (30U << RB_HUGE_SHIFT)
-#define RB_MADV_POPULATE_WRITE 23
-#define RB_MPOL_BIND	       2
-#define RB_MPOL_MF_STRICT      (1U << 0)
-#define RB_MPOL_MF_MOVE	       (1U << 1)
-
-_Static_assert(sizeof(struct rb_io_uring_params) == 120, "params");
-_Static_assert(sizeof(struct rb_rsrc_register) == 32, "rsrc_register");
-_Static_assert(sizeof(struct rb_rsrc_update2) == 32, "rsrc_update2");
-_Static_assert(sizeof(struct rb_clone_buffers) == 32, "clone_buffers");
-_Static_assert(sizeof(struct rb_buf_reg) == 40, "buf_reg");
-_Static_assert(sizeof(struct rb_buf_status) == 40, "buf_status");
-_Static_assert(sizeof(struct rb_buf) == 16, "buf");
-_Static_assert(sizeof(struct rb_mem_region_reg) == 32, "mem_region_reg");
-_Static_assert(sizeof(struct rb_region_desc) == 64, "region_desc");
-_Static_assert(sizeof(struct rb_query_hdr) == 40, "query_hdr");
-_Static_assert(sizeof(struct rb_query_opcode) == 48, "query_opcode");
-_Static_assert(sizeof(struct rb_probe) == 16, "probe");
-_Static_assert(sizeof(struct rb_page_region) == 24, "page_region");
-_Static_assert(sizeof(struct rb_pm_scan_arg) == 96, "pm_scan_arg");
+/* mmap and memfd_create hugetlb flags, linux/mman.h and linux/memfd.h */
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21U << MAP_HUGE_SHIFT)
+#endif
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB (30U << MAP_HUGE_SHIFT)
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef MFD_ALLOW_SEALING
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+#ifndef MFD_HUGE_2MB
+#define MFD_HUGE_2MB (21U << MFD_HUGE_SHIFT)
+#endif
+#ifndef MFD_HUGE_1GB
+#define MFD_HUGE_1GB (30U << MFD_HUGE_SHIFT)
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+/* mbind(2), linux/mempolicy.h (where MPOL_BIND is an enum: included
+ * first, it is defined again here to the same value) */
+#ifndef MPOL_BIND
+#define MPOL_BIND 2
+#endif
+#ifndef MPOL_MF_STRICT
+#define MPOL_MF_STRICT (1U << 0)
+#endif
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE (1U << 1)
+#endif
 
 #endif

@@ -324,7 +324,8 @@ static void bundle(void)
 
 		CHECK(sqe);
 		CHECK_EQ(regbuf_prep_recv_bundle(sqe, sv[0], br), 0);
-		CHECK_EQ(sqe->ioprio & RB_RECVSEND_BUNDLE, RB_RECVSEND_BUNDLE);
+		CHECK_EQ(sqe->ioprio & IORING_RECVSEND_BUNDLE,
+			 IORING_RECVSEND_BUNDLE);
 		CHECK_EQ(io_uring_submit(&ring), 1);
 	}
 	wait_one(&res, &fl);

@@ -334,7 +334,7 @@ static void shmem_thp(void)
 /* Clone of a buffer into another ring, then an update replacing it. */
 static void clone_and_update(void)
 {
-	struct rb_clone_buffers cb = {0};
+	struct io_uring_clone_buffers cb = {0};
 	struct io_uring r2;
 	void *raw1, *raw2;
 	char *a = map_anon(M2, true, &raw1), *b = map_anon(M2, false, &raw2);
@@ -348,7 +348,7 @@ static void clone_and_update(void)
 	CHECK_EQ(reg(&iov), 0);
 	cb.src_fd = (uint32_t)ring.ring_fd;
 	ret = (int)syscall(__NR_io_uring_register, r2.ring_fd,
-			   RB_REGISTER_CLONE_BUFFERS, &cb, 1);
+			   IORING_REGISTER_CLONE_BUFFERS, &cb, 1);
 	if (ret == -1 && errno == EINVAL) {
 		printf("  clone of a registered buffer: no clone here, not run\n");
 		io_uring_queue_exit(&r2);

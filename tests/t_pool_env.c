@@ -130,7 +130,7 @@ static void test_clone_refused(int fd)
 
 	/* Forced through the seam: clone fails, register is used. */
 	CHECK_EQ(io_uring_queue_init(4, &ring, 0), 0);
-	rb_sys_fault(RB_SYS_REGISTER, RB_REGISTER_CLONE_BUFFERS, 1, EINVAL);
+	rb_sys_fault(RB_SYS_REGISTER, IORING_REGISTER_CLONE_BUFFERS, 1, EINVAL);
 	CHECK_EQ(regbuf_pool_attach(p, ring.ring_fd, 0),
 		 REGBUF_ATTACH_REGISTER);
 	rb_sys_fault_clear();
