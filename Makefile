@@ -115,6 +115,7 @@ check: DEPS = build
 check: deps hugepages
 	$(MAKE) all
 	scripts/layers.sh $(B)
+	scripts/abi.sh $(B)
 	@echo "== the suite as $$(id -un) (uid $$(id -u))"
 	tests/run.sh $(B)
 	@if [ "$$(id -u)" -eq 0 ]; then tests/unpriv.sh $(B); else \
