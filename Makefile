@@ -29,6 +29,9 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -fPIC -D_GNU_SOURCE $(WARN) -Iinclude -Isrc $(S
 CFLAGS ?=
 ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 LDFLAGS ?=
+# Header dependencies, tracked by the compiler (one .d beside each object
+# or test; -MP: a deleted header does not break the build).
+DEPFLAGS = -MMD -MP
 
 LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/src/%.o)
@@ -57,9 +60,9 @@ all: $(STATIC) $(SHARED) $(B)/regbuf $(TESTS) $(EXAMPLES)
 lib: $(STATIC) $(SHARED) $(PC_FILES)
 cli: $(B)/regbuf
 
-$(B)/src/%.o: src/%.c $(wildcard src/*.h) include/regbuf.h
+$(B)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fvisibility=hidden -c $< -o $@
 
 
 $(STATIC): $(LIB_OBJS)
@@ -71,9 +74,9 @@ $(SHARED): $(LIB_OBJS) src/libregbuf.map
 	ln -sf libregbuf.so.$(VERSION) $(B)/$(SONAME)
 	ln -sf $(SONAME) $(B)/libregbuf.so
 
-$(B)/tools/%.o: tools/%.c $(wildcard tools/*.h) include/regbuf.h
+$(B)/tools/%.o: tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # The CLI links the static library so it runs from the build tree;
 # CLI_LINK=shared links libregbuf.so instead (the Debian package).
@@ -88,17 +91,17 @@ endif
 
 # Tests link the static archive: unit tests reach internal symbols and the
 # sys fault seam, which the shared library hides.
-$(B)/tests/%: tests/%.c $(wildcard tests/*.h) include/regbuf.h include/regbuf/liburing.h $(STATIC)
+$(B)/tests/%: tests/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DT_SAN='"$(SAN)"' -DT_CC='"$(CC)"' -o $@ $< $(STATIC) -luring -lpthread -lm $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DT_SAN='"$(SAN)"' -DT_CC='"$(CC)"' -o $@ $< $(STATIC) -luring -lpthread -lm $(LDFLAGS)
 
 $(B)/tests/t_fuzz_%: fuzz/fuzz_%.c fuzz/replay.c include/regbuf.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ fuzz/fuzz_$*.c fuzz/replay.c $(STATIC) -luring -lpthread -lm $(LDFLAGS)
 
-$(B)/examples/%_core.o: examples/%_core.c $(wildcard examples/*.h) include/regbuf.h include/regbuf/liburing.h
+$(B)/examples/%_core.o: examples/%_core.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # An example links its own core object when it has one.
 $(B)/examples/%: examples/%.c $(wildcard examples/*.h) include/regbuf.h include/regbuf/liburing.h $(STATIC) $(EXAMPLE_CORE_OBJS)
@@ -240,6 +243,8 @@ dist:
 	git archive --format=tar.gz --prefix=regbuf-$(VERSION)/ \
 		-o build-dist/regbuf-$(VERSION).tar.gz HEAD
 	@echo build-dist/regbuf-$(VERSION).tar.gz
+
+-include $(wildcard $(B)/src/*.d $(B)/tools/*.d $(B)/tests/*.d $(B)/examples/*.d)
 
 clean:
 	rm -rf build build-*
