@@ -267,7 +267,7 @@ struct regbuf_pool_info {
 	uint64_t attach_cost_units;
 };
 
-int regbuf_pool_info(const struct regbuf_pool *pool,
+int regbuf_pool_info(struct regbuf_pool *pool,
 		     struct regbuf_pool_info *info);
 
 struct regbuf_slot_info {

@@ -3,7 +3,12 @@
  * What the running kernel supports, probed once. Each probe uses arguments
  * that make a supported opcode fail with an errno other than EINVAL (or
  * succeed harmlessly), so "unknown opcode" and "supported" are told apart
- * without version strings. Only coalescing has no probe: kernel >= 6.12.
+ * without version strings. What no call can show is read from the
+ * version: coalescing of multi-hugepage buffers (6.12), and how huge pages
+ * are counted per ring (6.13 to 7.1 charge a huge page again after
+ * another one; 7.2 counts them in an xarray), which only an accounted
+ * process registering a huge page could observe (PRIV_UNACCOUNTED, the
+ * same 7.2 rewrite, is probed and implies it).
  */
 #include <dirent.h>
 #include <errno.h>

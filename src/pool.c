@@ -173,6 +173,25 @@ static int pool_finish(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 	return ret;
 }
 
+/*
+ * The tail of every way of making a pool: on failure (ret) unwind all of
+ * it, memory, registrations and fds (pool_free() undoes any prefix of the
+ * steps); on success mark it, make it live and hand it out.
+ */
+static int pool_publish(struct regbuf_pool *p, int ret, uint32_t info_flags,
+			struct regbuf_pool **out)
+{
+	if (!ret && rb_pool_live_add(p))
+		ret = -ENOMEM; /* the heap said why */
+	if (ret) {
+		pool_free(p);
+		return ret;
+	}
+	p->info_flags |= info_flags;
+	*out = p;
+	return 0;
+}
+
 static unsigned populate_threads(const struct regbuf_pool_opts *o)
 {
 	long n = o->populate_threads ? o->populate_threads
@@ -205,18 +224,9 @@ RB_EXPORT int regbuf_pool_create(const struct regbuf_pool_opts *opts,
 		ret = populate(p, populate_threads(opts), 0);
 	if (!ret)
 		ret = pool_finish(p, opts);
-	if (ret) {
-		pool_free(p);
-		return ret;
-	}
-	if (p->flags & REGBUF_POOL_SHARED)
-		p->info_flags |= REGBUF_INFO_SHARED;
-	if (rb_pool_live_add(p)) {
-		pool_free(p);
-		return -ENOMEM; /* the heap said why */
-	}
-	*out = p;
-	return 0;
+	return pool_publish(
+		p, ret, p->flags & REGBUF_POOL_SHARED ? REGBUF_INFO_SHARED : 0,
+		out);
 }
 
 RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
@@ -257,17 +267,7 @@ RB_EXPORT int regbuf_pool_adopt(void *addr, size_t len,
 					 .owner = RB_OWN_CALLER,
 					 .populated = true};
 	p->info_flags |= REGBUF_INFO_ADOPTED;
-	ret = pool_finish(p, opts);
-	if (ret) {
-		pool_free(p);
-		return ret;
-	}
-	if (rb_pool_live_add(p)) {
-		pool_free(p);
-		return -ENOMEM; /* the heap said why */
-	}
-	*out = p;
-	return 0;
+	return pool_publish(p, pool_finish(p, opts), 0, out);
 }
 
 /* Add len bytes to a GROWABLE pool (grow_lock held); returns the first new
@@ -326,6 +326,10 @@ RB_EXPORT int regbuf_pool_grow(struct regbuf_pool *pool, size_t len)
 	return ret;
 }
 
+/* Tests only (t_grow): called under the grow lock after each growth and
+ * before the retry, so that a test can take the new memory first. */
+void (*rb_grow_hook)(struct regbuf_pool *p);
+
 /*
  * The growth policy, for the allocator of a GROWABLE pool that has no room
  * for len: under the grow lock, try again (another thread may just have
@@ -336,8 +340,6 @@ RB_EXPORT int regbuf_pool_grow(struct regbuf_pool *pool, size_t len)
  * allocate without it): then the pool is full again and grows again, until
  * buf is served or the pool cannot grow.
  */
-void (*rb_grow_hook)(struct regbuf_pool *p);
-
 static int grow_for(struct regbuf_pool *pool, size_t len, size_t align,
 		    struct regbuf_buf *buf)
 {
@@ -414,17 +416,8 @@ RB_EXPORT int regbuf_pool_import(int fd, const struct regbuf_pool_opts *opts,
 		p->chunks[0].populated = true;
 		ret = pool_finish(p, opts);
 	}
-	if (ret) {
-		pool_free(p);
-		return ret;
-	}
-	p->info_flags |= REGBUF_INFO_IMPORTED | REGBUF_INFO_SHARED;
-	if (rb_pool_live_add(p)) {
-		pool_free(p);
-		return -ENOMEM; /* the heap said why */
-	}
-	*out = p;
-	return 0;
+	return pool_publish(p, ret, REGBUF_INFO_IMPORTED | REGBUF_INFO_SHARED,
+			    out);
 }
 
 RB_EXPORT void regbuf_pool_destroy(struct regbuf_pool *pool)
@@ -451,10 +444,10 @@ RB_EXPORT size_t regbuf_pool_size(const struct regbuf_pool *pool)
 	return rb_pool_ok_fast(pool) ? rb_pool_size(pool) : 0;
 }
 
-RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
+RB_EXPORT int regbuf_pool_info(struct regbuf_pool *pool,
 			       struct regbuf_pool_info *user)
 {
-	const struct regbuf_pool *p = pool;
+	struct regbuf_pool *p = pool;
 	struct regbuf_pool_info k, *info = &k;
 	uint64_t biggest = 0;
 	int usize;
@@ -483,10 +476,10 @@ RB_EXPORT int regbuf_pool_info(const struct regbuf_pool *pool,
 	info->nr_slots = rb_pool_nr_slots(p);
 	info->nr_registered_slots = p->nr_registered;
 	/* Rings closed without a detach are forgotten, not counted. */
-	rb_registry_prune((struct regbuf_pool *)p);
-	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	rb_registry_prune(p);
+	pthread_mutex_lock(&p->lock);
 	info->nr_attached = p->nr_attached;
-	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+	pthread_mutex_unlock(&p->lock);
 	info->registered_bytes = p->registered_bytes;
 	info->predicted_bvecs = p->bvecs;
 	info->memlock_charge = p->charge;

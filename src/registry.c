@@ -479,46 +479,45 @@ RB_EXPORT int regbuf_pool_attach(struct regbuf_pool *pool, int ring_fd,
 RB_EXPORT int regbuf_pool_detach(struct regbuf_pool *pool, int ring_fd)
 {
 	struct rb_attachment **pp, *a;
+	unsigned long heap0;
 	struct stat st;
 	unsigned done;
-	int ret = 0;
+	bool open;
+	int ret;
 
 	if (!rb_pool_ok(pool))
 		return rb_err(-EINVAL, "regbuf_pool_detach: not a pool");
 	pthread_mutex_lock(&pool->lock);
-	if (ring_fd < 0 || rb_fstat(ring_fd, &st)) {
+	open = ring_fd >= 0 && !rb_fstat(ring_fd, &st);
+	if (!open) {
 		/* Closed before detach: forget it if we knew it. */
-		pp = &pool->att;
-		while (*pp && (*pp)->fd != ring_fd)
+		for (pp = &pool->att; *pp && (*pp)->fd != ring_fd;)
 			pp = &(*pp)->next;
-		if (!*pp) {
-			pthread_mutex_unlock(&pool->lock);
-			return rb_err(-ENOENT, "ring fd %d is not attached",
-				      ring_fd);
-		}
 	} else {
 		pp = find_att(pool, ring_fd, &st);
-		if (!pp) {
-			pthread_mutex_unlock(&pool->lock);
-			return rb_err(-ENOENT, "ring fd %d is not attached",
-				      ring_fd);
-		}
-		a = *pp;
-		unsigned long heap0 = rb_heap_failures();
-
-		ret = update_range(ring_fd, a->first, NULL, a->nr, &done);
-		if (ret && ret != -EBADF) {
-			pthread_mutex_unlock(&pool->lock);
-			return rb_err_above(
-				heap0, ret, "emptying slots %u..%u failed: %s",
-				a->first, a->first + a->nr - 1, strerror(-ret));
-		}
-		ret = 0;
+	}
+	if (!pp || !*pp) {
+		ret = rb_err(-ENOENT, "ring fd %d is not attached", ring_fd);
+		goto out;
 	}
 	a = *pp;
+	if (open) {
+		/* Still open: empty its slots first (EBADF: it closed since).
+		 */
+		heap0 = rb_heap_failures();
+		ret = update_range(ring_fd, a->first, NULL, a->nr, &done);
+		if (ret && ret != -EBADF) {
+			ret = rb_err_above(
+				heap0, ret, "emptying slots %u..%u failed: %s",
+				a->first, a->first + a->nr - 1, strerror(-ret));
+			goto out;
+		}
+	}
 	*pp = a->next;
 	free(a);
 	pool->nr_attached--;
+	ret = 0;
+out:
 	pthread_mutex_unlock(&pool->lock);
 	return ret;
 }

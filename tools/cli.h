@@ -52,7 +52,7 @@ int scratch_file(const char *dir, int flags);
 
 /* The pool's registered slots as iovecs (at most max); returns the count. */
 struct iovec;
-unsigned pool_slot_iovecs(const struct regbuf_pool *pool, struct iovec *iov,
+unsigned pool_slot_iovecs(struct regbuf_pool *pool, struct iovec *iov,
 			  unsigned max);
 
 #endif

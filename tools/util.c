@@ -69,7 +69,7 @@ double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-unsigned pool_slot_iovecs(const struct regbuf_pool *pool, struct iovec *iov,
+unsigned pool_slot_iovecs(struct regbuf_pool *pool, struct iovec *iov,
 			  unsigned max)
 {
 	struct regbuf_pool_info info = {.struct_size = sizeof(info)};
