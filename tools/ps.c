@@ -72,6 +72,7 @@ void ps_advice(const struct ps_snap *s, void (*fn)(void *, const char *),
 		}
 		for (uint32_t r = 0; r < p->nr_ranges; r++) {
 			const struct ps_range *g = &p->ranges[r];
+			bool mixed;
 
 			if (g->rings > 1) {
 				const char *seen =
@@ -90,16 +91,25 @@ void ps_advice(const struct ps_snap *s, void (*fn)(void *, const char *),
 				     (unsigned long long)g->addr, g->rings,
 				     g->rings, seen);
 			}
-			if (g->mapped && g->cost == REGBUF_COST_MIXED &&
-			    g->plan_bvecs)
+			/* Mixed folio sizes: as one buffer, a bio_vec per
+			 * 4 KiB page (and before 7.2 a rescan per huge
+			 * folio); the plan's cut at each change of size
+			 * lets the huge part coalesce. */
+			mixed = g->mapped && g->plan_bvecs &&
+				g->plan_slots > 1 && g->plan_bvecs < g->bvecs;
+			if (mixed)
 				emit(fn, arg,
-				     "pid %d (%s): %s at 0x%llx mixes folio sizes (%s): as one buffer the kernel builds %llu bio_vecs and rescans it per huge folio; split where the backing changes it takes %llu",
+				     "pid %d (%s): %s at 0x%llx mixes folio sizes (%s): as one buffer the kernel builds %llu bio_vecs%s; split where the backing changes it takes %llu",
 				     (int)p->pid, p->comm,
 				     rb_fmt_size(g->len, a, sizeof(a)),
 				     (unsigned long long)g->addr, g->map,
 				     (unsigned long long)g->bvecs,
+				     g->cost == REGBUF_COST_MIXED
+					     ? " and rescans it per huge folio"
+					     : "",
 				     (unsigned long long)g->plan_bvecs);
-			if (g->mapped && g->cost == REGBUF_COST_PER_PAGE &&
+			if (!mixed && g->mapped &&
+			    g->cost == REGBUF_COST_PER_PAGE &&
 			    g->len >= (2 << 20) &&
 			    s->huge_2m_free * (2ULL << 20) >= g->len)
 				emit(fn, arg,

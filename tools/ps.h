@@ -31,9 +31,10 @@ struct ps_range {
 	int source;	/* enum regbuf_map_source */
 	char map[96];	/* "hugetlb 2M x4, 4k x16" */
 	uint64_t bvecs, plan_bvecs, charge, huge_free_bytes;
-	int cost;	/* enum regbuf_cost_class */
-	char why[96];	/* when not mapped */
-	uint32_t nr_4k; /* 4 KiB pages in it */
+	uint32_t plan_slots; /* slots regbuf_plan() cuts it into */
+	int cost;	     /* enum regbuf_cost_class */
+	char why[96];	     /* when not mapped */
+	uint32_t nr_4k;	     /* 4 KiB pages in it */
 };
 
 struct ps_proc {

@@ -227,6 +227,7 @@ void ps_map_range(pid_t pid, struct ps_range *r)
 		r->cost = pr.cost_class;
 	}
 	n = regbuf_plan(m, 0, slots, 64);
+	r->plan_slots = n > 0 ? (uint32_t)n : 0;
 	for (int i = 0; i < n && i < 64; i++)
 		r->plan_bvecs += slots[i].bvecs;
 	if (n > 64)
