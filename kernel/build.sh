@@ -13,6 +13,8 @@
 #           Debian's cross compiler is installed; after each patch of the
 #           series in turn on x86_64 (each patch builds on its own)
 #   lint    checkpatch --strict and kernel-doc -Wall over the series
+#   headers, selftests OUT LIBURING TEST...   user-space headers and the mm
+#           selftests of the patched tree (tests/kernels/peers.sh)
 #
 # The source comes through apt (tests/kernels/apt.sh: a private
 # configuration; 77 when it cannot be fetched). Each variant keeps its
@@ -159,12 +161,42 @@ for variant in "$@"; do
 		done
 		cross_objs um "$K/src/obj-um"
 		cross_objs i386 "$K/src/obj-i386"
+		# Debian's cross compiler, where apt can install it
+		command -v aarch64-linux-gnu-gcc >/dev/null || [ "$(id -u)" -ne 0 ] ||
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-aarch64-linux-gnu >/dev/null 2>&1 || true
 		if command -v aarch64-linux-gnu-gcc >/dev/null; then
 			cross_objs arm64 "$K/src/obj-arm64" aarch64-linux-gnu-
 		else
 			echo "build.sh: no aarch64-linux-gnu-gcc (gcc-aarch64-linux-gnu): arm64 not built" >&2
 		fi
 		patches revert
+		;;
+	headers)
+		# the uapi headers of the patched tree, for user-space tests
+		patches apply
+		o=$K/src/obj-7.2-regbuf
+		[ -f "$o/.config" ] || build 7.2+regbuf "$o" "$top/kernel/config.fragment"
+		make -s -C "$S" O="$o" headers >/dev/null
+		patches revert
+		;;
+	selftests)
+		# selftests OUTDIR LIBURING_SRC TEST...: the mm selftests of the
+		# patched tree, static, linked with that liburing
+		shift
+		sout=$1 lu=$2
+		shift 2
+		patches apply
+		tests=""
+		for t in "$@"; do tests="$tests $sout/$t"; done
+		make -s -C "$S/tools/testing/selftests/mm" OUTPUT="$sout" CC=gcc \
+			KHDR_INCLUDES="-isystem $K/src/obj-7.2-regbuf/usr/include" \
+			EXTRA_CFLAGS="-static -I$lu/src/include -L$lu/src" $tests \
+			>"$K/selftests-build.log" 2>&1 ||
+			{ tail -n 30 "$K/selftests-build.log" >&2; exit 1; }
+		rm -f "$S/tools/testing/selftests/mm/local_config.h" \
+			"$S/tools/testing/selftests/mm/local_config.mk"
+		patches revert
+		exit 0
 		;;
 	lint)
 		# checkpatch reads only the patches; kernel-doc compares each
@@ -173,7 +205,8 @@ for variant in "$@"; do
 		# older ones of their own)
 		patches revert
 		rc=0
-		for f in "$top"/kernel/patches/*.patch; do
+		for f in "$top"/kernel/patches/0*.patch; do
+			case $f in *0000-*) continue ;; esac # the cover letter
 			out=$(perl "$S/scripts/checkpatch.pl" --strict --no-tree "$f" 2>&1) || rc=1
 			echo "checkpatch $(basename "$f"): $(echo "$out" | sed -n 's/^total: //p')" >&2
 			echo "$out" | grep -E -A3 '^(ERROR|WARNING|CHECK)' >&2 || true
@@ -192,6 +225,6 @@ for variant in "$@"; do
 		[ $rc -eq 0 ] && echo "lint: checkpatch --strict clean, no new kernel-doc warning" >&2
 		exit $rc
 		;;
-	*) echo "build.sh: stock, regbuf, debug, stock-debug, cross or lint" >&2; exit 2 ;;
+	*) echo "build.sh: stock, regbuf, debug, stock-debug, cross, lint, headers or selftests" >&2; exit 2 ;;
 	esac
 done

@@ -8,7 +8,9 @@ case "$what" in
 bench) pkgs="$pkgs fio gnuplot-nox jq" ;;
 fuzz) pkgs="$pkgs libclang-rt-14-dev" ;;
 deb) pkgs="$pkgs debhelper dpkg-dev lintian" ;;
-kernel) pkgs="$pkgs qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd" ;;
+kernel) pkgs="$pkgs qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd fio" ;;
+# liburing's and the mm selftests for the guests (tests/kernels/peers.sh)
+peers) pkgs="$pkgs qemu-system-x86 busybox-static cpio e2fsprogs libnuma-dev libcap-dev" ;;
 esac
 missing=""
 for p in $pkgs; do

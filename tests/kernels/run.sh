@@ -16,9 +16,13 @@ set -e
 KERNEL=${1:-${KERNEL:-6.1}}
 # suite: the test suite; bench: tests/kernels/guest-bench.sh (attach at
 # 4 GiB on 2 MiB and 1 GiB pages, as root and as uid 65534), more memory;
-# bench-register and bench-trace: registration cost, and where it goes.
+# bench-register and bench-trace: registration cost, and where it goes;
+# peers: liburing's regression suite and the kernel's mm selftests
+# (tests/kernels/peers.sh builds them, peers-guest.sh runs them; the
+# results in build-kernel/<version>/peers.txt, REGBUF_PEERS=liburing,mm
+# picks suites).
 MODE=${2:-suite}
-case "$MODE" in suite | bench | bench-register | bench-trace) ;; *) echo "run.sh: mode suite, bench, bench-register or bench-trace" >&2; exit 2 ;; esac
+case "$MODE" in suite | bench | bench-register | bench-trace | peers) ;; *) echo "run.sh: mode suite, bench, bench-register, bench-trace or peers" >&2; exit 2 ;; esac
 # Which Debian suite carries each series, and the image package's name.
 case "$KERNEL" in
 6.1) suite=bookworm-security ;;
@@ -97,12 +101,26 @@ for a in $(busybox --list); do
 done
 cp -r build-static/regbuf build-static/tests build-static/examples "$R/regbuf/build/"
 rm -f "$R"/regbuf/build/tests/*.o
-cp tests/run.sh tests/kernels/guest-bench.sh "$R/regbuf/tests/"
+cp tests/run.sh tests/kernels/guest-bench.sh tests/kernels/peers-guest.sh "$R/regbuf/tests/"
+if [ "$MODE" = peers ]; then
+	[ -x build-kernel/peers/out/mm/gup_test ] || tests/kernels/peers.sh
+	cp -r build-kernel/peers/out "$R/regbuf/peers"
+fi
 # users for su (uid 65534 in guest-bench.sh)
 mkdir -p "$R/etc"
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$R/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$R/etc/group"
 cp -r fuzz/corpus "$R/regbuf/fuzz/"
+# Debian's fio with its shared libraries, for t_ps's fio case (a program
+# that is not regbuf registering buffers)
+if f=$(command -v fio); then
+	mkdir -p "$R/usr/bin"
+	cp "$f" "$R/usr/bin/fio"
+	for l in $(ldd "$f" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }'); do
+		mkdir -p "$R$(dirname "$l")"
+		cp -L "$l" "$R$l"
+	done
+fi
 [ -d fuzz/regressions ] && cp -r fuzz/regressions "$R/regbuf/fuzz/"
 
 # The kernel's own modules, dependencies first.
@@ -158,6 +176,8 @@ echo "REGBUF-INFO $(build/regbuf info --json)"
 only=$(sed -n 's/.*regbuf.only=\([^ ]*\).*/\1/p' /proc/cmdline)
 if grep -q regbuf.bench= /proc/cmdline; then
 	sh tests/guest-bench.sh
+elif grep -q regbuf.peers /proc/cmdline; then
+	sh tests/peers-guest.sh
 else
 	REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build
 	rc=$?
@@ -195,6 +215,10 @@ case "$MODE" in
 bench) mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regbuf.bench=attach" log=bench ;;
 bench-register) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=register" log=bench-register ;;
 bench-trace) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=trace regbuf.at=${REGBUF_TRACE_AT:-}" log=bench-trace ;;
+peers)
+	huge="$huge regbuf.peers=${REGBUF_PEERS:-}" log=peers
+	TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-10800}
+	;;
 esac
 boot() {
 	rm -f "$W/disk.img"
@@ -211,6 +235,19 @@ boot() {
 	secs=$(($(date +%s) - start))
 }
 boot
+if [ "$MODE" = peers ]; then
+	tr -d '\r\000' <"$W/$log.log" >"$W/$log-console.txt"
+	grep -a -E '^REGBUF-(PEER|GUPBENCH|FREE)' "$W/$log-console.txt" >"$W/peers.txt" || true
+	for s in liburing liburing-unpriv mm; do
+		grep -q "^REGBUF-PEER $s " "$W/peers.txt" || continue
+		echo "$s: $(awk -v s=$s '$1 == "REGBUF-PEER" && $2 == s { n[$4]++ } END { printf "%d pass, %d fail, %d skip, %d timeout", n["pass"], n["fail"], n["skip"], n["timeout"] }' "$W/peers.txt")"
+	done
+	echo "kernel $KERNEL under QEMU, ${secs}s: results in $W/peers.txt"
+	reports=$(grep -a -E 'BUG:|WARNING:|KASAN|UBSAN|possible (recursive|circular) locking|general protection' "$W/$log-console.txt" | head -n 5)
+	[ -z "$reports" ] || { echo "run.sh: the kernel reported:" >&2; echo "$reports" >&2; }
+	grep -a -q '^REGBUF-PEERS-DONE' "$W/$log-console.txt"
+	exit
+fi
 if [ "$MODE" != suite ]; then
 	tr -d '\r' <"$W/$log.log" >"$W/$log.txt"
 	sed -n 's/^REGBUF-BENCH //p' "$W/$log.txt" >"$W/$log.jsonl"
