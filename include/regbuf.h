@@ -267,8 +267,7 @@ struct regbuf_pool_info {
 	uint64_t attach_cost_units;
 };
 
-int regbuf_pool_info(struct regbuf_pool *pool,
-		     struct regbuf_pool_info *info);
+int regbuf_pool_info(struct regbuf_pool *pool, struct regbuf_pool_info *info);
 
 struct regbuf_slot_info {
 	uint32_t struct_size; /* sizeof(struct regbuf_slot_info) */
