@@ -207,7 +207,9 @@ for variant in "$@"; do
 		rc=0
 		for f in "$top"/kernel/patches/0*.patch; do
 			case $f in *0000-*) continue ;; esac # the cover letter
-			out=$(perl "$S/scripts/checkpatch.pl" --strict --no-tree "$f" 2>&1) || rc=1
+			# on stdin: checkpatch takes a file git tracks for a
+			# source file (-f), not for a patch
+			out=$(perl "$S/scripts/checkpatch.pl" --strict --no-tree - <"$f" 2>&1) || rc=1
 			echo "checkpatch $(basename "$f"): $(echo "$out" | sed -n 's/^total: //p')" >&2
 			echo "$out" | grep -E -A3 '^(ERROR|WARNING|CHECK)' >&2 || true
 		done
