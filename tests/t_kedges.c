@@ -11,6 +11,7 @@
  *  - a read-only mapping, and MAP_SHARED of a file on ext4: refused;
  *  - fork and copy-on-write after registration;
  *  - a buffer whose second half is not mapped: refused, nothing held;
+ *  - more than 512 GiB, the first page mapped and the rest not: refused;
  *  - THP, a small page refaulted into a hole of it, THP again (one folio
  *    on both sides of another): charged and uncharged alike, registered
  *    again and again by an accounted (unprivileged) process;
@@ -644,6 +645,40 @@ static void half_way(void)
 	printf("  second half unmapped: -EFAULT, the first huge page's references back and the page free again\n");
 }
 
+/*
+ * A buffer of more than 512 GiB (2^27 pages) whose first page is mapped and
+ * the rest PROT_NONE: refused, nothing held. Stock pins into a page array
+ * (8 bytes a page, within kvmalloc()'s INT_MAX up to 1 TiB) and fails at the
+ * second page; a range array takes 16 bytes a page at worst, so a kernel
+ * that registers by folio range must refuse the length before it sizes
+ * one, not WARN in kvmalloc() (the guest runs fail on any WARNING).
+ */
+static void beyond_512g(void)
+{
+	size_t len = (512ULL << 30) + 2 * 4096;
+	long pin0 = t_vmpin_kb();
+	struct iovec iov;
+	char *p;
+	int ret;
+
+	p = mmap(NULL, len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		printf("  512 GiB buffer: no room for the mapping (%s), not run\n",
+		       strerror(errno));
+		return;
+	}
+	CHECK_EQ(mprotect(p, 4096, PROT_READ | PROT_WRITE), 0);
+	p[0] = 1;
+	iov = (struct iovec){p, len};
+	ret = reg(&iov);
+	CHECK(ret < 0);
+	CHECK_EQ(t_vmpin_settled(pin0), pin0);
+	munmap(p, len);
+	printf("  512 GiB + 8 KiB, first page mapped, the rest PROT_NONE: refused with %d (%s), nothing held\n",
+	       ret, strerror(-ret));
+}
+
 /* fork after registration: the child's copy-on-write never touches the
  * registered pages, a fixed read still lands in the parent's memory. */
 static void fork_cow(void)
@@ -802,6 +837,7 @@ int main(void)
 	across_backings();
 	refused();
 	half_way();
+	beyond_512g();
 	fork_cow();
 	thp_hole_refault();
 	thp_then_small();
