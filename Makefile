@@ -8,6 +8,7 @@
 #   make check-kernel KERNEL=6.1   the suite on Debian's kernel in QEMU (6.1 6.12 7.2 7.3,
 #                   and 7.2-stock / 7.2+regbuf built by `make kernel`)
 #   make kernel     linux-source-7.2 stock and with kernel/patches
+#   make kernel-proof  what CI cannot fit: debug kernel, peers' suites, pairs
 #   make install PREFIX=/usr/local DESTDIR=...
 #   make deb        Debian packages in build-deb/ (check-deb: and use them)
 #   make dist       build-dist/regbuf-VERSION.tar.gz of what is committed
@@ -182,6 +183,24 @@ check-kernel: deps
 kernel:
 	kernel/build.sh stock regbuf
 
+# What does not fit in CI's 90 minutes, run before the kernel half's
+# results are recorded (kernel/RESULTS.md): the debug kernel under the
+# race stress, liburing's suite and the mm selftests on stock and patched,
+# FOLL_LONGTERM migration out of a ZONE_MOVABLE, and the timing pairs
+# (registration, then gup_test's PIN_FAST_BENCHMARK). Hours under TCG.
+kernel-proof: DEPS = peers
+kernel-proof: deps
+	kernel/build.sh stock regbuf debug cross lint
+	tests/kernels/run.sh 7.2+regbuf-debug
+	tests/kernels/peers.sh
+	for k in 7.2-stock 7.2+regbuf; do \
+		REGBUF_PEERS=liburing,liburing-unpriv,mm tests/kernels/run.sh $$k peers || exit 1; \
+		REGBUF_KERNEL_APPEND=movablecore=1G REGBUF_TEST_ONLY=t_kedges tests/kernels/run.sh $$k || exit 1; \
+	done
+	tests/kernels/peers-compare.sh
+	tests/kernels/pairs.sh 3
+	tests/kernels/gup-pairs.sh 2
+
 # libFuzzer (clang): each harness for FUZZ_SECONDS against the real kernel,
 # corpus seeded from fuzz/corpus/, crashes kept in build-fuzz/crashes/.
 FUZZ_SECONDS ?= 60
@@ -249,5 +268,5 @@ dist:
 clean:
 	rm -rf build build-*
 
-.PHONY: check-debug kernel deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
+.PHONY: check-debug kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:
