@@ -414,6 +414,7 @@ static int attach_check(struct regbuf_pool *pool, int ring_fd,
  * same memory again. Returns the method or -errno (pool->lock held). */
 static int attach_slots(struct regbuf_pool *pool, int fd, unsigned first)
 {
+	unsigned long heap0;
 	int ret = -EINVAL, method = 0;
 
 	if (rb_has(REGBUF_FEAT_CLONE_RANGES)) {
@@ -425,11 +426,12 @@ static int attach_slots(struct regbuf_pool *pool, int fd, unsigned first)
 	}
 	if (ret && ret != -EBADF && ret != -EOPNOTSUPP) {
 		method = REGBUF_ATTACH_REGISTER;
+		heap0 = rb_heap_failures();
 		ret = attach_register(pool, fd, first);
 		if (ret && ret != -EBADF && ret != -EOPNOTSUPP &&
 		    ret != -ENOSPC)
-			ret = rb_err(
-				ret,
+			ret = rb_err_above(
+				heap0, ret,
 				"registering the pool into ring fd %d failed: %s",
 				fd, strerror(-ret));
 	}
