@@ -490,7 +490,15 @@ RB_EXPORT int regbuf_pool_detach(struct regbuf_pool *pool, int ring_fd)
 	if (!rb_pool_ok(pool))
 		return rb_err(-EINVAL, "regbuf_pool_detach: not a pool");
 	pthread_mutex_lock(&pool->lock);
-	open = ring_fd >= 0 && !rb_fstat(ring_fd, &st);
+	ret = ring_fd >= 0 ? rb_fstat(ring_fd, &st) : -EBADF;
+	if (ret && ret != -EBADF) {
+		/* Open or not, unknown: forgetting a ring that still holds
+		 * the slots would leave them registered behind our back. */
+		ret = rb_err(ret, "cannot tell whether ring fd %d is open: %s",
+			     ring_fd, strerror(-ret));
+		goto out;
+	}
+	open = !ret;
 	if (!open) {
 		/* Closed before detach: forget it if we knew it. */
 		for (pp = &pool->att; *pp && (*pp)->fd != ring_fd;)
@@ -525,13 +533,17 @@ out:
 }
 
 /* The attachment's ring is still open under its fd (not closed, and the
- * number not reused by another file). */
+ * number not reused by another file). Only EBADF says closed: an fstat()
+ * failing otherwise keeps the attachment (forgetting a live ring would
+ * leave its slots registered without us knowing). */
 static bool att_alive(const struct rb_attachment *a)
 {
 	struct stat st;
+	int ret = rb_fstat(a->fd, &st);
 
-	return !rb_fstat(a->fd, &st) && st.st_ino == a->ino &&
-	       st.st_dev == a->dev;
+	if (ret)
+		return ret != -EBADF;
+	return st.st_ino == a->ino && st.st_dev == a->dev;
 }
 
 /* Forget attachments whose ring was closed (fd gone or now another file). */
