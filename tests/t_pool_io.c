@@ -33,9 +33,14 @@ static int run_backing(int backing, uint64_t size, uint64_t page, int *skipped)
 	static char own[2][4096] __attribute__((aligned(4096)));
 
 	/* what RLIMIT_MEMLOCK leaves for the pool and its 8 rings (at least
-	 * one page of the backing, and 2 IO_SIZE buffers) */
-	size = t_room_for(size, page > 2 * IO_SIZE ? page : 2 * IO_SIZE, page,
-			  0, t_charges(NR_RINGS));
+	 * one page of the backing, and 2 IO_SIZE buffers). Without clone into
+	 * ranges (before 6.13) the rings with buffers of their own in slots
+	 * 0..1 cannot clone: they take the pool by registering it again, a
+	 * charge each. */
+	size = t_room_for(
+		size, page > 2 * IO_SIZE ? page : 2 * IO_SIZE, page, 0,
+		clone_ranges || t_charges(NR_RINGS) > 1 ? t_charges(NR_RINGS)
+							: 1 + NR_RINGS / 2);
 	if (!size) {
 		printf("  %s: not tried, RLIMIT_MEMLOCK holds no %llu KiB "
 		       "page for this pool and its rings (needs privilege)\n",
