@@ -165,6 +165,7 @@ cat >"$R/init" <<'EOF'
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts # ptys: t_ps runs regbuf top in one
 mount -t tmpfs tmpfs /tmp
 for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "insmod $m failed"; done
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
