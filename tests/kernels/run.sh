@@ -273,6 +273,11 @@ if ! grep -q '^REGBUF-EXIT ' "$W/console.txt" && [ "$accel" != "-accel kvm" ] &&
 	tr -d '\r' <"$W/console.log" >"$W/console.txt"
 fi
 grep -E '^(PASS|FAIL|SKIP) ' "$W/console.txt" >&2 || true
+# and what each failing test said (its indented lines), so that a CI log
+# tells why without the console
+awk '/^FAIL / { f = 1; print; next } /^(PASS|SKIP) |^[0-9]+ passed/ { f = 0 }
+	f && /^ / && n++ < 40 { print }' "$W/console.txt" | grep -v ' calls ' |
+	sed 's/^/  failed: /' >&2 || true
 # the root run's summary first, the unprivileged run's second
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$W/console.txt" | head -n1)
 unpriv=$(sed -n '/^REGBUF-UNPRIV /,$p' "$W/console.txt" |
