@@ -6,12 +6,17 @@
  * ring (cloned from its anchor), and fio with --fixedbufs when fio is
  * installed. The JSON must list exactly what each registered; the advice
  * must name the range in two rings and the mixed buffer; top must answer
- * its keys in a terminal.
+ * its keys in a terminal. Also: a sparse table with holes, a process of
+ * another user (seen by root and by that user), processes with rings
+ * exiting during machine-wide scans, bad input, and a snapshot among
+ * 1000 more processes (its time reported).
  */
 #include <liburing.h>
 #include <pthread.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 
 #include "harness.h"
@@ -302,11 +307,252 @@ static void top_keys(void)
 	printf("  top in a terminal: drew, sorted by rings on s, quit on q\n");
 }
 
+/* A sparse table with holes: only the slots that hold a buffer, at their
+ * index, and the table's size. */
+static void sparse_table(void)
+{
+	static char b1[4096] __attribute__((aligned(4096)));
+	static char b2[8192] __attribute__((aligned(4096)));
+	struct iovec v = {b1, sizeof(b1)};
+	char args[64], want[160];
+	struct io_uring d;
+
+	CHECK_EQ(io_uring_queue_init(4, &d, 0), 0);
+	CHECK_EQ(io_uring_register_buffers_sparse(&d, 8), 0);
+	CHECK_EQ(io_uring_register_buffers_update_tag(&d, 2, &v, NULL, 1), 1);
+	v = (struct iovec){b2, sizeof(b2)};
+	CHECK_EQ(io_uring_register_buffers_update_tag(&d, 5, &v, NULL, 1), 1);
+	snprintf(args, sizeof(args), "--pid %d --json", (int)getpid());
+	CHECK_EQ(ps(args), 0);
+	snprintf(
+		want, sizeof(want),
+		"{\"fd\":%d,\"slots\":8,\"complete\":true,\"buffers\":[{\"index\":2,\"addr\":%llu,\"len\":4096},{\"index\":5,\"addr\":%llu,\"len\":8192}]}",
+		d.ring_fd, (unsigned long long)(uintptr_t)b1,
+		(unsigned long long)(uintptr_t)b2);
+	if (!strstr(out, want)) {
+		fprintf(stderr, "want %s in\n%s\n", want, out);
+		exit(1);
+	}
+	CHECK(strstr(out, "\"rings\":1,\"buffers\":2"));
+	io_uring_queue_exit(&d);
+	printf("  a sparse table of 8 slots with buffers in 2 and 5: those two at their index, the holes left out\n");
+}
+
+/* A process of another user (65534) with a ring: root sees it, and so
+ * does that user; an unprivileged caller is told what needs root. */
+static void other_user(void)
+{
+	static char buf[4096] __attribute__((aligned(4096)));
+	int up[2], down[2], st;
+	char args[96], want[128], c;
+	pid_t pid;
+
+	if (geteuid()) {
+		/* pid 1 is root's */
+		CHECK_EQ(ps("--pid 1"), 1);
+		CHECK(strstr(
+			out,
+			"pid 1 is another user's: reading its rings needs root"));
+		printf("  not root: another user's pid is refused with what needs root\n");
+		return;
+	}
+	CHECK_EQ(pipe(up), 0);
+	CHECK_EQ(pipe(down), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		struct iovec v = {buf, sizeof(buf)};
+		struct io_uring r;
+
+		close(up[0]);
+		close(down[1]);
+		if (setgid(65534) || setuid(65534))
+			_exit(1);
+		/* readable by its own user after the change of uid */
+		prctl(PR_SET_DUMPABLE, 1);
+		if (io_uring_queue_init(2, &r, 0) ||
+		    io_uring_register_buffers(&r, &v, 1))
+			_exit(2);
+		if (write(up[1], "r", 1) != 1 || read(down[0], &c, 1) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	CHECK_EQ(read(up[0], &c, 1), 1);
+	snprintf(want, sizeof(want), "\"pid\":%d,\"uid\":65534,", (int)pid);
+	snprintf(args, sizeof(args), "--pid %d --json", (int)pid);
+	CHECK_EQ(ps(args), 0);
+	CHECK(strstr(out, want));
+	CHECK(strstr(out, "\"rings\":1,\"buffers\":1"));
+	{
+		/* the same as uid 65534 itself, in a child of that uid */
+		pid_t u = fork();
+
+		CHECK(u >= 0);
+		if (!u) {
+			char cmd[512];
+
+			if (setgid(65534) || setuid(65534))
+				_exit(10);
+			snprintf(cmd, sizeof(cmd), "%s/regbuf --version 2>&1",
+				 getenv("REGBUF_BUILD") ? getenv("REGBUF_BUILD")
+							: "build");
+			if (t_popen(out, sizeof(out), cmd))
+				_exit(11); /* cannot run the build tree */
+			snprintf(cmd, sizeof(cmd), "--pid %d --json", (int)pid);
+			if (ps(cmd) || !strstr(out, want) ||
+			    !strstr(out, "\"rings\":1,\"buffers\":1"))
+				_exit(12);
+			/* and root's init is refused, with why */
+			if (ps("--pid 1") != 1 || !strstr(out, "needs root"))
+				_exit(13);
+			_exit(0);
+		}
+		CHECK_EQ(waitpid(u, &st, 0), u);
+		CHECK(WIFEXITED(st));
+		if (WEXITSTATUS(st) == 11)
+			printf("  uid 65534 cannot run the build tree: its own view not tried\n");
+		else
+			CHECK_EQ(WEXITSTATUS(st), 0);
+	}
+	CHECK_EQ(write(down[1], "q", 1), 1);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(up[0]);
+	close(down[1]);
+	printf("  uid 65534's process with a ring: listed for root and for uid 65534 itself, which is refused root's pid 1\n");
+}
+
+/* Processes with rings that come and go while the whole machine is
+ * scanned: every snapshot completes, none reports an error. */
+static void exiting(void)
+{
+	static char buf[4096] __attribute__((aligned(4096)));
+	unsigned snaps = 0;
+	pid_t churn;
+	int st;
+
+	churn = fork();
+	CHECK(churn >= 0);
+	if (!churn) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed test */
+		for (;;) {
+			pid_t c = fork();
+
+			if (!c) {
+				struct iovec v = {buf, sizeof(buf)};
+				struct io_uring r;
+
+				if (!io_uring_queue_init(2, &r, 0))
+					io_uring_register_buffers(&r, &v, 1);
+				usleep(2000);
+				_exit(0);
+			}
+			if (c > 0)
+				waitpid(c, NULL, 0);
+		}
+	}
+	for (; snaps < 20; snaps++) {
+		CHECK_EQ(ps("--json"), 0);
+		CHECK(strstr(out, "\"totals\":"));
+		CHECK(!strstr(out, "regbuf ps:"));
+	}
+	kill(churn, SIGKILL);
+	CHECK_EQ(waitpid(churn, &st, 0), churn);
+	printf("  %u machine-wide snapshots while processes with rings came and went: every one complete, no error\n",
+	       snaps);
+}
+
+/* Bad input: a clear message and the CLI's exit status. */
+static void bad_input(void)
+{
+	char args[64];
+
+	CHECK_EQ(ps("--pid 2147483647"), 1);
+	CHECK(strstr(out, "no process 2147483647"));
+	CHECK_EQ(ps("--pid 0"), 2);
+	CHECK(strstr(out, "bad pid '0'"));
+	CHECK_EQ(ps("--pid -5"), 2);
+	CHECK_EQ(ps("--user no-such-user-regbuf"), 2);
+	CHECK(strstr(out, "no user 'no-such-user-regbuf'"));
+	CHECK_EQ(ps("--frobnicate"), 2);
+	/* this process, with no ring open now */
+	snprintf(args, sizeof(args), "--pid %d", (int)getpid());
+	CHECK_EQ(ps(args), 0);
+	CHECK(strstr(out, "has no io_uring rings"));
+	printf("  bad input: unknown pid (1), pid 0 and -5, unknown user, unknown option (2), a pid without rings (0, said)\n");
+}
+
+/* The cost of a snapshot on a busy machine: 1000 more processes, 50 of
+ * them with two rings that hold a buffer each. Reported, not asserted
+ * (timings belong in benchmarks): the snapshot must list them all. */
+static void scale(void)
+{
+	enum { PROCS = 1000, RING_PROCS = 50 };
+	static char buf[4096] __attribute__((aligned(4096)));
+	static pid_t kids[PROCS];
+	unsigned forked = 0, procs = 0, rings = 0;
+	struct timespec t0, t1;
+	int ready[2];
+	const char *t;
+	char c;
+
+	CHECK_EQ(pipe(ready), 0);
+	for (; forked < PROCS; forked++) {
+		pid_t k = fork();
+
+		if (k < 0)
+			break; /* a process limit: fewer, said below */
+		if (!k) {
+			struct iovec v = {buf, sizeof(buf)};
+			struct io_uring r[2];
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed test */
+			close(ready[0]);
+			for (int i = 0; forked < RING_PROCS && i < 2; i++)
+				if (io_uring_queue_init(2, &r[i], 0) ||
+				    io_uring_register_buffers(&r[i], &v, 1))
+					_exit(1);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		kids[forked] = k;
+	}
+	close(ready[1]);
+	for (unsigned i = 0; i < forked; i++)
+		CHECK_EQ(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	CHECK(forked > RING_PROCS);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(ps("--json"), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t = strstr(out, "\"totals\":");
+	CHECK(t && sscanf(t, "\"totals\":{\"processes\":%u,\"rings\":%u",
+			  &procs, &rings) == 2);
+	CHECK(procs >= RING_PROCS && rings >= 2 * RING_PROCS);
+	for (unsigned i = 0; i < forked; i++)
+		kill(kids[i], SIGKILL);
+	for (unsigned i = 0; i < forked; i++)
+		waitpid(kids[i], NULL, 0);
+	printf("  %u more processes, %u of them with 2 rings: one snapshot listed %u processes with %u rings in %.0f ms\n",
+	       forked, (unsigned)RING_PROCS, procs, rings,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+}
+
 int main(void)
 {
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");
 	own_rings();
+	bad_input();
+	sparse_table();
+	other_user();
+	exiting();
+	scale();
 	busy_lock();
 	fio_fixedbufs();
 	top_keys();

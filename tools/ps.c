@@ -5,6 +5,8 @@
  * limit, and what would register better. Any program's rings, not only
  * regbuf's: everything comes from /proc (ps_scan.c).
  */
+#include <dirent.h>
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -154,7 +156,7 @@ static const char *limit_str(uint64_t v, bool cap, char *buf, size_t n)
 	return rb_fmt_size(v, buf, n);
 }
 
-static void print_text(const struct ps_snap *s, bool buffers)
+void ps_print_text(const struct ps_snap *s, bool buffers)
 {
 	struct line_sink adv = {0};
 	uint64_t pinned = 0, bufs = 0, rings = 0;
@@ -372,6 +374,31 @@ int ps_parse_filter(const char *cmd, int argc, char **argv, struct ps_filter *f,
 	return usage_error(cmd, "unknown option '%s'", argv[*i]);
 }
 
+/* --pid P found no rings: 1 with the reason when P is gone or cannot be
+ * read, 0 when it simply has none. */
+static int pid_without_rings(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	if (errno == ENOENT)
+		fprintf(stderr, "regbuf ps: no process %d\n", (int)pid);
+	else if (errno == EACCES || errno == EPERM)
+		fprintf(stderr,
+			"regbuf ps: pid %d is another user's: reading its rings needs root\n",
+			(int)pid);
+	else
+		fprintf(stderr, "regbuf ps: cannot read %s: %s\n", path,
+			strerror(errno));
+	return 1;
+}
+
 int cmd_ps(int argc, char **argv)
 {
 	struct ps_filter f = {.uid = (uid_t)-1, .maps = true};
@@ -393,10 +420,16 @@ int cmd_ps(int argc, char **argv)
 			strerror(-ret));
 		return 1;
 	}
+	if (f.pid && !s.nr_procs && (ret = pid_without_rings(f.pid))) {
+		ps_free(&s);
+		return ret;
+	}
 	if (json)
 		print_json(&s);
 	else
-		print_text(&s, buffers);
+		ps_print_text(&s, buffers);
+	if (f.pid && !s.nr_procs && !json)
+		printf("pid %d has no io_uring rings\n", (int)f.pid);
 	ps_free(&s);
 	return 0;
 }

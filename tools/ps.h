@@ -85,6 +85,9 @@ void ps_map_range(pid_t pid, struct ps_range *r);
 int ps_parse_filter(const char *cmd, int argc, char **argv, struct ps_filter *f,
 		    int *i);
 
+/* The text view of a snapshot (regbuf ps without --json). */
+void ps_print_text(const struct ps_snap *s, bool buffers);
+
 /* Advice lines, one sentence each: call fn for every one. */
 void ps_advice(const struct ps_snap *s, void (*fn)(void *arg, const char *line),
 	       void *arg);
