@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ps.h"
 
 const char demo_usage[] =
 	"usage: regbuf demo [--size S] [--dir D]\n"
@@ -29,6 +30,22 @@ struct worker {
 	double ms;
 	const char *err;
 };
+
+/* What `regbuf ps --pid <this demo>` shows now: the rings as the kernel
+ * lists them, for any program. */
+static void show_ps(void)
+{
+	struct ps_filter f = {.pid = getpid(), .uid = (uid_t)-1, .maps = true};
+	struct ps_snap s;
+
+	if (ps_scan(&f, &s))
+		return;
+	printf("  what `regbuf ps --pid %d` sees now (any program's rings, from the kernel's fdinfo):\n",
+	       (int)getpid());
+	fflush(stdout);
+	ps_print_text(&s, false);
+	ps_free(&s);
+}
 
 static uint64_t pattern(uint64_t off, unsigned i)
 {
@@ -201,6 +218,7 @@ int cmd_demo(int argc, char **argv)
 			method = regbuf_pool_attach(pool, rings[r].ring_fd, 0);
 			attach_us += (now_ms() - t0) * 1e3;
 		}
+		show_ps();
 		/* Detach leaves an empty table behind: drop it so each ring
 		 * can register from scratch below. */
 		for (int r = 0; r < NR_RINGS; r++) {
