@@ -113,8 +113,10 @@ static bool parse_fdinfo(const char *text, struct ps_ring *r)
 			break;
 		idx = (unsigned)strtoul(p, &end, 10);
 		seen++;
+		/* an empty slot: length 0, or before 6.13 the kernel's dummy
+		 * buffer at address ~0 (length 1 on 6.1, 4 GiB - 1 on 6.12) */
 		if (sscanf(end, ": 0x%llx/%llu", &addr, &len) == 2 && len &&
-		    r->nr_bufs < nr)
+		    addr != ~0ULL && r->nr_bufs < nr)
 			r->bufs[r->nr_bufs++] =
 				(struct ps_buf){idx, (uint64_t)addr, len};
 		p = strchr(p, '\n');
