@@ -188,15 +188,28 @@ static uint64_t level_grant(struct regbuf_pool *p, const struct level *lv,
 		else
 			n = w->want / lv->page_size;
 		if (n > free) {
+			/* hugepages are reserved per node, and run out per
+			 * node: a pool bound to one says which */
+			char at[32] = "", sys[64] = "/sys/kernel/mm/hugepages";
+
+			if (p->numa_node >= 0) {
+				snprintf(at, sizeof(at), " on NUMA node %d",
+					 p->numa_node);
+				snprintf(
+					sys, sizeof(sys),
+					"/sys/devices/system/node/node%d/hugepages",
+					p->numa_node);
+			}
 			rb_note(p->notes, sizeof(p->notes),
-				"%s%s: %llu pages wanted, %llu free", w->what,
+				"%s%s: %llu pages wanted, %llu free%s", w->what,
 				regbuf_backing_name(lv->backing),
-				(unsigned long long)n,
-				(unsigned long long)free);
+				(unsigned long long)n, (unsigned long long)free,
+				at);
 			snprintf(
 				w->strict_why, sizeof(w->strict_why),
-				"%llu hugepages, %llu free: reserve more in /sys/kernel/mm/hugepages/hugepages-%llukB/nr_hugepages",
+				"%llu hugepages, %llu free%s: reserve more in %s/hugepages-%llukB/nr_hugepages",
 				(unsigned long long)n, (unsigned long long)free,
+				at, sys,
 				(unsigned long long)(lv->page_size >> 10));
 			n = w->partial && !w->strict ? free : 0;
 		}

@@ -26,6 +26,18 @@ RB_EXPORT void regbuf_pool_opts_init(struct regbuf_pool_opts *opts)
 	opts->numa_node = -1;
 }
 
+/* Whether node n exists (where sysfs lists nodes at all: without it the
+ * kernel's mbind() is the judge). */
+static bool node_exists(int n)
+{
+	char path[64];
+
+	if (access("/sys/devices/system/node", F_OK))
+		return true;
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
+	return !access(path, F_OK);
+}
+
 /* Read the caller's options into *o (the struct-size contract) and check
  * them; NULL means the defaults where allow_null. */
 static int check_opts(struct regbuf_pool_opts *o,
@@ -73,6 +85,10 @@ static int check_opts(struct regbuf_pool_opts *o,
 		return rb_err(-EINVAL, "STRICT needs an explicit backing");
 	if (o->numa_node < -1 || o->numa_node >= 1024)
 		return rb_err(-EINVAL, "numa_node %d out of range",
+			      o->numa_node);
+	if (o->numa_node >= 0 && !node_exists(o->numa_node))
+		return rb_err(-EINVAL,
+			      "NUMA node %d does not exist on this machine",
 			      o->numa_node);
 	if (o->populate_threads > 1024)
 		return rb_err(-EINVAL, "populate_threads %u: at most 1024",

@@ -157,6 +157,9 @@ static long c_opts(int field)
 	case 8:
 		o.populate_threads = 100000;
 		break;
+	case 9:
+		o.numa_node = 1023; /* in range, but no machine here has it */
+		break;
 	}
 	return regbuf_pool_create(&o, &out_pool);
 }
@@ -191,6 +194,10 @@ static long c_opts6(void)
 static long c_opts7(void)
 {
 	return c_opts(7);
+}
+static long c_opts9(void)
+{
+	return c_opts(9);
 }
 static long c_opts8(void)
 {
@@ -467,6 +474,7 @@ static const struct row rows[] = {
 	{"create: NUMA node 4096", c_opts6, -EINVAL},
 	{"create: max slot 12345", c_opts7, -EINVAL},
 	{"create: 100000 populate threads", c_opts8, -EINVAL},
+	{"create: a NUMA node the machine lacks", c_opts9, -EINVAL},
 	{"adopt: NULL", c_adopt_null, -EINVAL},
 	{"adopt: 0 bytes", c_adopt_zero, -EINVAL},
 	{"adopt: unaligned", c_adopt_unaligned, -EINVAL},

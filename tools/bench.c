@@ -21,6 +21,7 @@
 
 const char bench_usage[] =
 	"usage: regbuf bench <register|attach|mixed|alloc|io|sink> [options] [--json] [--repeat N]\n"
+	"  [--node N]  every pool bound to NUMA node N (register, attach, alloc, io)\n"
 	"  register [--size S] [--backing 1g|2m|thp|4k]  pool registration vs raw vs naive\n"
 	"  attach   [--size S] [--rings N] [--backing B]  attach by clone vs registering per ring\n"
 	"  mixed    [--size S]               one mixed-backing buffer vs the plan\n"
@@ -43,7 +44,8 @@ int cmd_bench(int argc, char **argv)
 			 .conns = 4,
 			 .bs = 128 * 1024,
 			 .seconds = 1,
-			 .target = "auto"};
+			 .target = "auto",
+			 .node = -1};
 	const char *sub;
 
 	if (argc < 2)
@@ -77,13 +79,16 @@ int cmd_bench(int argc, char **argv)
 			o.fill = true;
 		else if (!strcmp(argv[i], "--conns") && v)
 			o.conns = atoi(v), i++;
+		else if (!strcmp(argv[i], "--node") && v)
+			o.node = atoi(v), i++;
 		else
 			return usage_error("bench", "unknown option '%s'",
 					   argv[i]);
 	}
 	if (o.repeat < 1 || o.repeat > 64 || o.size <= 0 || o.rings < 1 ||
 	    o.rings > 4096 || o.backing < 0 || o.bs < 512 || o.qd < 1 ||
-	    o.qd > 4096 || o.seconds <= 0 || o.conns < 1 || o.conns > 64)
+	    o.qd > 4096 || o.seconds <= 0 || o.conns < 1 || o.conns > 64 ||
+	    o.node < -1 || o.node > 1023)
 		return usage_error("bench", "option out of range");
 	if (!strcmp(sub, "register"))
 		return bench_register(&o);

@@ -16,6 +16,7 @@ struct opts {
 	double seconds;
 	const char *target;
 	bool fill; /* bench io: write the check pattern to --target first */
+	int node;  /* --node N: pools bound to NUMA node N (-1: any) */
 };
 
 /* bench alloc's fragmentation half (bench_frag.c): medians over

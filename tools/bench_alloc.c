@@ -186,6 +186,7 @@ int bench_alloc(struct opts *o)
 	if (o->threads < 1 || o->threads > 64)
 		return usage_error("bench", "--threads 1..64");
 	regbuf_pool_opts_init(&po);
+	po.numa_node = o->node;
 	/* 256 MiB, or what RLIMIT_MEMLOCK leaves: the working set is 8
 	 * buffers of up to 128 KiB per thread and their size classes' spans */
 	po.size = fit_size(o, 256ULL << 20, REGBUF_BACKING_AUTO, 1);

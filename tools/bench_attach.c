@@ -36,6 +36,7 @@ int bench_attach(struct opts *o)
 
 	regbuf_pool_opts_init(&po);
 	po.size = size;
+	po.numa_node = o->node;
 	if (o->backing_set) {
 		po.backing = o->backing;
 		po.flags = REGBUF_POOL_STRICT;

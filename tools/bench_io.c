@@ -199,6 +199,7 @@ static int run_mode(const struct opts *o, const struct target *t, int mode,
 				~((2ULL << 20) - 1);
 
 		regbuf_pool_opts_init(&po);
+		po.numa_node = o->node;
 		po.size = bs * (uint64_t)o->qd * 2 > (4ULL << 20)
 				  ? bs * (uint64_t)o->qd * 2
 				  : 4ULL << 20;

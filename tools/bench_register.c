@@ -46,6 +46,7 @@ int bench_register(struct opts *o)
 
 		regbuf_pool_opts_init(&po);
 		po.size = size;
+		po.numa_node = o->node;
 		po.backing = o->backing;
 		po.flags = REGBUF_POOL_STRICT;
 		if (regbuf_pool_create(&po, &pool)) {

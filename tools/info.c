@@ -9,6 +9,55 @@ const char info_usage[] =
 	"  What the running kernel and machine support for registered\n"
 	"  buffers: io_uring state, features, hugepages, THP, memlock, NUMA.\n";
 
+/* What the machine has per NUMA node: its CPUs and free hugepages. */
+struct node_info {
+	int node;
+	char cpus[64];
+	long free_2m, free_1g; /* -1: this size does not exist */
+};
+
+static long node_long(int node, const char *rel)
+{
+	char path[160];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/%s", node,
+		 rel);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Node n's line, 0; -1 when the node does not exist. */
+static int node_get(int n, struct node_info *ni)
+{
+	char path[96];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 n);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ni->node = n;
+	if (!fgets(ni->cpus, sizeof(ni->cpus), f))
+		ni->cpus[0] = '\0';
+	ni->cpus[strcspn(ni->cpus, "\n")] = '\0';
+	fclose(f);
+	ni->free_2m = node_long(n, "hugepages/hugepages-2048kB/free_hugepages");
+	ni->free_1g =
+		node_long(n, "hugepages/hugepages-1048576kB/free_hugepages");
+	return 0;
+}
+
+/* Nodes are numbered from 0 with possible holes: look a little further. */
+#define NODE_SCAN 64
+
 static const char *state_name(int s)
 {
 	static const char *const n[] = {"available", "disabled", "blocked",
@@ -140,6 +189,27 @@ static void json_info(void)
 	}
 	json_close(&j, '}');
 	json_int(&j, "numa_nodes", m.numa_nodes);
+	json_arr(&j, "nodes");
+	for (int n = 0; n < NODE_SCAN; n++) {
+		struct node_info ni;
+
+		if (node_get(n, &ni))
+			continue;
+		json_obj(&j, NULL);
+		json_int(&j, "node", ni.node);
+		json_str(&j, "cpus", ni.cpus);
+		/* null: no hugepages of that size on this machine */
+		if (ni.free_2m < 0)
+			json_null(&j, "free_2m");
+		else
+			json_int(&j, "free_2m", ni.free_2m);
+		if (ni.free_1g < 0)
+			json_null(&j, "free_1g");
+		else
+			json_int(&j, "free_1g", ni.free_1g);
+		json_close(&j, '}');
+	}
+	json_close(&j, ']');
 	json_int(&j, "page_size", m.page_size);
 	json_int(&j, "cpus", m.online_cpus);
 	json_str(&j, "registers_by_folio", by_folio_name(registers_by_folio()));
@@ -220,6 +290,17 @@ void print_info(FILE *o, bool brief)
 
 		fprintf(o, "  %-14s %d node(s), %d cpu(s), page %u B\n", "numa",
 			m.numa_nodes, m.online_cpus, m.page_size);
+		for (int n = 0; m.numa_nodes > 1 && n < NODE_SCAN; n++) {
+			struct node_info ni;
+
+			if (node_get(n, &ni))
+				continue;
+			fprintf(o,
+				"  %-14s node %d: cpus %s, free hugepages 2M %ld, 1G %ld\n",
+				"", ni.node, ni.cpus,
+				ni.free_2m < 0 ? 0 : ni.free_2m,
+				ni.free_1g < 0 ? 0 : ni.free_1g);
+		}
 		fprintf(o, "  %-14s %s%s\n", "by folio",
 			by_folio_name(by_folio),
 			by_folio > 0

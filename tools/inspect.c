@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/uio.h>
 
 #include "cli.h"
@@ -77,22 +79,60 @@ static void picture(const struct regbuf_map *m)
 	printf("\r  legend: G 1G hugetlb  H 2M hugetlb  T THP (2M)  t mTHP  . 4K  _ not present  m mixed\n");
 }
 
+/* The NUMA node of run r's memory (move_pages() asked, nothing moved),
+ * from up to 64 pages spread over it: the node, RUN_NODES_MIXED, or -1
+ * when unknown (not present, or not ours to ask). */
+#define RUN_NODES_MIXED (-2)
+static int run_node(const struct regbuf_map *m, const struct regbuf_run *r)
+{
+	uint64_t step = r->len / 64 > 4096 ? r->len / 64 : 4096;
+	void *pages[64];
+	int status[64], node = -1;
+	unsigned n = 0;
+
+	step -= step % 4096;
+	for (uint64_t off = 0; off < r->len && n < 64; off += step)
+		pages[n++] = (void *)(uintptr_t)(r->start + off);
+	if (syscall(SYS_move_pages, m->pid, n, pages, NULL, status, 0))
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		if (status[i] < 0)
+			continue;
+		if (node >= 0 && status[i] != node)
+			return RUN_NODES_MIXED;
+		node = status[i];
+	}
+	return node;
+}
+
+static const char *node_name(int node, char *buf, size_t n)
+{
+	if (node == RUN_NODES_MIXED)
+		return " nodes mixed";
+	if (node < 0)
+		return "";
+	snprintf(buf, n, " node %d", node);
+	return buf;
+}
+
 static void print_runs(const struct regbuf_map *m)
 {
+	char nb[24];
 	char a[32], b[32];
 
 	printf("runs (source: %s):\n", regbuf_map_source_name(m->source));
 	for (unsigned i = 0; i < m->nr_runs && i < 24; i++) {
 		const struct regbuf_run *r = &m->runs[i];
 
-		printf("  +%-12llx %10s  %-8s folio %s%s%s\n",
+		printf("  +%-12llx %10s  %-8s folio %s%s%s%s\n",
 		       (unsigned long long)(r->start - m->addr),
 		       rb_fmt_size(r->len, a, sizeof(a)),
 		       regbuf_run_kind_name((int)r->kind),
 		       r->folio_size ? rb_fmt_size(r->folio_size, b, sizeof(b))
 				     : "?",
 		       r->flags & REGBUF_RUN_RO ? " read-only" : "",
-		       r->flags & REGBUF_RUN_SHARED_FILE ? " shared-file" : "");
+		       r->flags & REGBUF_RUN_SHARED_FILE ? " shared-file" : "",
+		       node_name(run_node(m, r), nb, sizeof(nb)));
 	}
 	if (m->nr_runs > 24)
 		printf("  ... %u more runs\n", m->nr_runs - 24);
@@ -213,6 +253,17 @@ static void json_out(const struct regbuf_map *m, const struct whole *w,
 		json_str(&j, "backing",
 			 regbuf_run_kind_name((int)m->runs[i].kind));
 		json_u64(&j, "folio_size", m->runs[i].folio_size);
+		{
+			int node = run_node(m, &m->runs[i]);
+
+			/* null: not present or not ours to ask */
+			if (node == RUN_NODES_MIXED)
+				json_str(&j, "node", "mixed");
+			else if (node < 0)
+				json_null(&j, "node");
+			else
+				json_int(&j, "node", node);
+		}
 		json_close(&j, '}');
 	}
 	json_close(&j, ']');

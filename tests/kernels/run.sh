@@ -39,7 +39,13 @@ case "$KERNEL" in
 esac
 TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-2400} # seconds for the whole guest run
 # REGBUF_KERNEL_APPEND: more kernel arguments (movablecore=1G, ...)
+# REGBUF_NUMA=2: a guest of two NUMA nodes (4 and 3 GiB, one vCPU each,
+# the 2 MiB hugepages split between them and a 1 GiB page on each), its
+# results under build-kernel/<version>-numa2/
+NUMA=${REGBUF_NUMA:-1}
+case "$NUMA" in 1 | 2) ;; *) echo "run.sh: REGBUF_NUMA is 1 or 2" >&2; exit 2 ;; esac
 W=build-kernel/$KERNEL
+[ "$NUMA" = 1 ] || W=$W-numa$NUMA
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
 log() { echo "== $*" >&2; }
@@ -221,13 +227,24 @@ peers)
 	TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-10800}
 	;;
 esac
+numa= smp=2
+if [ "$NUMA" = 2 ]; then
+	# node 0 gets 4 GiB: its first 3 GiB hold the kernel, the initramfs
+	# and the PCI hole, and no aligned 1 GiB is free there at boot. One
+	# socket per node, or the kernel warns that CPUs sharing a cache sit
+	# on different nodes.
+	mem=7G huge="hugepagesz=1G hugepages=0:1,1:1 hugepagesz=2M hugepages=640"
+	numa="-object memory-backend-ram,id=m0,size=4G -object memory-backend-ram,id=m1,size=3G
+		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1"
+	smp=2,sockets=2,cores=1,threads=1
+fi
 boot() {
 	rm -f "$W/disk.img"
 	truncate -s 3G "$W/disk.img"
 	mkfs.ext4 -q -F "$W/disk.img"
 	log "booting $kver ($accel), up to ${TIMEOUT}s"
 	start=$(date +%s)
-	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp 2 \
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp $smp $numa \
 		-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
 		-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 $huge transparent_hugepage=madvise ${REGBUF_KERNEL_APPEND:-}" \
 		-drive file="$W/disk.img",if=virtio,format=raw -nic none \
