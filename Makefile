@@ -196,7 +196,7 @@ kernel:
 # results are recorded (kernel/RESULTS.md): the debug kernel under the
 # race stress, liburing's suite and the mm selftests on stock and patched,
 # FOLL_LONGTERM migration out of a ZONE_MOVABLE, and the timing pairs
-# (registration, then gup_test's PIN_FAST_BENCHMARK). Hours under TCG.
+# (registration). Hours under TCG.
 kernel-proof: DEPS = peers
 kernel-proof: deps
 	kernel/build.sh stock regbuf debug cross lint
@@ -208,7 +208,6 @@ kernel-proof: deps
 	done
 	tests/kernels/peers-compare.sh
 	tests/kernels/pairs.sh 3
-	tests/kernels/gup-pairs.sh 2
 
 # libFuzzer (clang): each harness for FUZZ_SECONDS against the real kernel,
 # corpus seeded from fuzz/corpus/, crashes kept in build-fuzz/crashes/.

@@ -24,10 +24,10 @@
 set -e
 N=${1:-3}
 OUT=${PAIRS:-build-kernel/pairs.jsonl}
-# Which version of the series (a hash of the patches' diffs, so that an
-# edit of a commit message keeps it): pairs of other versions are kept but
-# not summarised (SERIES=all summarises every pair, SERIES=<id> one).
-series=$(for f in $(ls kernel/patches/*.patch | sort); do sed -n '/^---$/,$p' "$f"; done | sha256sum | cut -c1-12)
+# Which version of the series (series-id.sh): pairs of other versions are
+# kept but not summarised (SERIES=all summarises every pair, SERIES=<id>
+# one).
+series=$(tests/kernels/series-id.sh)
 want=${SERIES:-$series}
 mkdir -p build-kernel
 i=0

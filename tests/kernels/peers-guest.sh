@@ -99,8 +99,11 @@ if want mm; then
 		shift
 		peer mm "$n" ./gup_test "$@"
 	}
+	# -R -g: three free ranges a call; -R -Z: nothing faulted in, the
+	# slow path pins (both as run_vmtests.sh of the series runs them)
 	for a in "-u -n 1" "-u -n -1" "-a -n 1" "-a -n -1" "-R -n 1" "-R -n -1" \
-		"-R -t -n 123" "-ct -F 0x1 0 19 0x1000"; do
+		"-R -t -n 123" "-R -g -n -1" "-R -g -t -n 123" "-R -w -Z -n -1" \
+		"-R -w -Z -g -t -n 123" "-ct -F 0x1 0 19 0x1000"; do
 		gup "gup_test$(echo " $a" | tr -d ' ')" $a
 	done
 	for huge in -t -T "-H -m 256"; do
