@@ -15,8 +15,7 @@
 #include <sys/syscall.h>
 
 #include "harness.h"
-
-static int nodes;
+#include "probe.h"
 
 /* Pages of [addr, addr + len) not on node, among those asked (one per
  * step bytes); -1 when the query itself fails. */
@@ -51,23 +50,12 @@ static uint64_t page_of(int backing)
 						   : 4096;
 }
 
+/* Free hugepages of that size on the node, as the library reads them. */
 static uint64_t node_free(int node, uint64_t page)
 {
-	char path[160];
-	FILE *f;
-	unsigned long long v = 0;
+	uint64_t v;
 
-	snprintf(
-		path, sizeof(path),
-		"/sys/devices/system/node/node%d/hugepages/hugepages-%llukB/free_hugepages",
-		node, (unsigned long long)(page >> 10));
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llu", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v;
+	return rb_free_hugepages(page, node, &v) ? 0 : v;
 }
 
 static void check_on(struct regbuf_pool *p, uint64_t from, uint64_t len,
@@ -251,8 +239,7 @@ int main(void)
 	if (!t_io_uring_ok())
 		t_skip("io_uring is not available here");
 	CHECK_EQ(regbuf_machine_get(&m), 0);
-	nodes = m.numa_nodes;
-	if (nodes < 2)
+	if (m.numa_nodes < 2)
 		t_skip("one NUMA node here (REGBUF_NUMA=2 tests/kernels/run.sh "
 		       "7.2 boots a two-node guest)");
 	size = t_fit(32ULL << 20, 4ULL << 20, 2ULL << 20, 0);
