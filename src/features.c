@@ -190,13 +190,17 @@ static long vmpin_kb(void)
  * shows: the sum of VmPin over the processes of this real uid that this
  * process can read (a ring charges both its creator's user and its mm).
  * Processes hidden from us (hidepid) are not counted. Reads every status
- * file of /proc: for pool creation, not for hot paths.
+ * file of /proc: for pool creation, not for hot paths. Only the first read
+ * goes through the fault seam: every later one fails the same way (the
+ * process is skipped), and counting each would make fault tests quadratic
+ * in the number of processes.
  */
 int rb_user_pinned(uint64_t *bytes)
 {
 	char dents[4096], status[4096], path[300];
 	long uid = (long)getuid();
 	uint64_t kib = 0;
+	bool seam = true;
 	ssize_t n;
 	int fd = rb_open("/proc", O_RDONLY | O_DIRECTORY);
 
@@ -205,6 +209,7 @@ int rb_user_pinned(uint64_t *bytes)
 	while ((n = rb_getdents(fd, dents, sizeof(dents))) > 0) {
 		for (ssize_t off = 0; off < n;) {
 			const struct dirent64 *d = (void *)(dents + off);
+			ssize_t got;
 			long pin;
 
 			off += d->d_reclen;
@@ -213,8 +218,11 @@ int rb_user_pinned(uint64_t *bytes)
 			snprintf(path, sizeof(path), "/proc/%s/status",
 				 d->d_name);
 			/* a process that exits meanwhile holds nothing */
-			if (rb_read_file(path, status, sizeof(status)) <= 0 ||
-			    status_field(status, "Uid") != uid)
+			got = seam ? rb_read_file(path, status, sizeof(status))
+				   : rb_read_file_quiet(path, status,
+							sizeof(status));
+			seam = false;
+			if (got <= 0 || status_field(status, "Uid") != uid)
 				continue;
 			pin = status_field(status, "VmPin");
 			kib += pin > 0 ? (uint64_t)pin : 0;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -277,18 +278,24 @@ ssize_t rb_pread(int fd, void *buf, size_t len, off_t off)
 	return n < 0 ? -errno : n;
 }
 
-ssize_t rb_read_file(const char *path, char *buf, size_t size)
+/* Read a small file whole; counted by the seam unless quiet. */
+static ssize_t read_file(const char *path, char *buf, size_t size, bool quiet)
 {
-	int fd = rb_open(path, O_RDONLY);
+	int fd = quiet ? open(path, O_RDONLY | O_CLOEXEC)
+		       : rb_open(path, O_RDONLY);
 	size_t got = 0;
 
 	if (fd < 0)
-		return fd;
+		return quiet ? -errno : fd;
 	while (got + 1 < size) {
-		ssize_t n = rb_pread(fd, buf + got, size - 1 - got, (off_t)got);
+		ssize_t n =
+			quiet ? pread(fd, buf + got, size - 1 - got, (off_t)got)
+			      : rb_pread(fd, buf + got, size - 1 - got,
+					 (off_t)got);
 
 		if (n < 0) {
-			rb_close(fd);
+			n = quiet ? -errno : n;
+			quiet ? close(fd) : rb_close(fd);
 			return n;
 		}
 		if (n == 0)
@@ -296,8 +303,18 @@ ssize_t rb_read_file(const char *path, char *buf, size_t size)
 		got += (size_t)n;
 	}
 	buf[got] = '\0';
-	rb_close(fd);
+	quiet ? close(fd) : rb_close(fd);
 	return (ssize_t)got;
+}
+
+ssize_t rb_read_file(const char *path, char *buf, size_t size)
+{
+	return read_file(path, buf, size, false);
+}
+
+ssize_t rb_read_file_quiet(const char *path, char *buf, size_t size)
+{
+	return read_file(path, buf, size, true);
 }
 
 ssize_t rb_getdents(int fd, void *buf, size_t len)

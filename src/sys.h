@@ -78,6 +78,9 @@ int rb_open(const char *path, int flags);
 ssize_t rb_pread(int fd, void *buf, size_t len, off_t off);
 /* Read a whole small file into buf (NUL-terminated); returns length. */
 ssize_t rb_read_file(const char *path, char *buf, size_t size);
+/* The same outside the fault seam: for reads repeated once per process
+ * whose failure means "absent" (the seam tests that path on the first). */
+ssize_t rb_read_file_quiet(const char *path, char *buf, size_t size);
 /* getdents64(2) into buf: bytes filled, 0 at the end, or -errno (counted
  * as a read). */
 ssize_t rb_getdents(int fd, void *buf, size_t len);
