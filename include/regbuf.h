@@ -303,6 +303,16 @@ int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
 int regbuf_pool_slot_of(const struct regbuf_pool *pool, const void *addr,
 			struct regbuf_slot_info *slot);
 
+/*
+ * The registered slot that holds every byte of the nr iovecs, as one fixed
+ * I/O (READ_FIXED, READV_FIXED) needs: its index, or -EXDEV when they lie
+ * in more than one slot or in memory the pool left unregistered (PARTIAL,
+ * no io_uring), -EFAULT when one is outside the pool or empty, -EINVAL.
+ * Lock-free: meant for every I/O.
+ */
+int regbuf_pool_iov_slot(const struct regbuf_pool *pool,
+			 const struct iovec *iov, unsigned nr);
+
 enum regbuf_attach_method {
 	REGBUF_ATTACH_CLONE_RANGE = 1, /* clone into a slot range (6.13+) */
 	REGBUF_ATTACH_CLONE = 2,       /* whole-table clone (6.12) */

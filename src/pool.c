@@ -533,6 +533,53 @@ RB_EXPORT int regbuf_pool_slot_of(const struct regbuf_pool *pool,
 	return regbuf_pool_slot(pool, (unsigned)idx, slot) ?: idx;
 }
 
+/*
+ * For the I/O path: one binary search for the first iovec, then each
+ * further iovec is checked against that slot's bounds; lock-free (the
+ * magic only, as regbuf_alloc()). The -EXDEV answers are expected ones
+ * (memory the pool did not register, I/O crossing slots) and cost no
+ * error message.
+ */
+RB_EXPORT int regbuf_pool_iov_slot(const struct regbuf_pool *pool,
+				   const struct iovec *iov, unsigned nr)
+{
+	const uint8_t *base;
+	const struct rb_slot *s;
+	uint64_t size, lo, hi;
+	unsigned idx;
+
+	if (!rb_pool_ok_fast(pool) || !iov || !nr)
+		return rb_err(-EINVAL,
+			      "regbuf_pool_iov_slot: pool and iovecs needed");
+	base = pool->base;
+	size = rb_pool_size(pool);
+	for (unsigned i = 0; i < nr; i++) {
+		const uint8_t *a = iov[i].iov_base;
+
+		if (!iov[i].iov_len || a < base || a >= base + size ||
+		    iov[i].iov_len > (uint64_t)(base + size - a))
+			return rb_err(
+				-EFAULT,
+				"iovec %u (%p + %zu) is not inside the pool", i,
+				iov[i].iov_base, iov[i].iov_len);
+	}
+	idx = rb_slot_of(pool,
+			 (uint64_t)((const uint8_t *)iov[0].iov_base - base));
+	s = &pool->slots[idx];
+	if (!s->registered)
+		return -EXDEV;
+	lo = s->offset;
+	hi = s->offset + s->len;
+	for (unsigned i = 0; i < nr; i++) {
+		uint64_t off =
+			(uint64_t)((const uint8_t *)iov[i].iov_base - base);
+
+		if (off < lo || off + iov[i].iov_len > hi)
+			return -EXDEV;
+	}
+	return (int)idx;
+}
+
 RB_EXPORT int regbuf_pool_slot(const struct regbuf_pool *pool, unsigned idx,
 			       struct regbuf_slot_info *slot)
 {

@@ -122,6 +122,56 @@ static inline int regbuf_prep_rw_span(struct io_uring *ring,
 	return (int)n;
 }
 
+#ifndef REGBUF_OP_READV_FIXED
+#define REGBUF_OP_READV_FIXED  60 /* IORING_OP_READV_FIXED, 6.15 */
+#define REGBUF_OP_WRITEV_FIXED 61 /* IORING_OP_WRITEV_FIXED */
+#endif
+
+/*
+ * Read (write = 0) or write nr iovecs of pool memory at file offset foff
+ * in one SQE: READ_FIXED / WRITE_FIXED for one iovec, READV_FIXED /
+ * WRITEV_FIXED for several when vec_fixed is non-zero (the kernel has
+ * REGBUF_FEAT_RW_VEC_FIXED), both when every iovec lies in one registered
+ * slot (regbuf_pool_iov_slot()); READ/READV (WRITE/WRITEV) otherwise, as
+ * without regbuf. The iovec array must stay valid until the SQE is
+ * submitted (as for readv). Returns 1 when the SQE uses the fixed buffer,
+ * 0 when it is plain I/O, -EINVAL (nothing prepared) for bad arguments.
+ */
+static inline int regbuf_prep_rw_iov(struct io_uring_sqe *sqe,
+				     const struct regbuf_pool *pool, int write,
+				     int fd, const struct iovec *iov,
+				     unsigned nr, __u64 foff,
+				     unsigned base_slot, int vec_fixed)
+{
+	int s = -EXDEV;
+
+	if (!sqe || !iov || !nr)
+		return -EINVAL;
+	if (pool && (nr == 1 || vec_fixed))
+		s = regbuf_pool_iov_slot(pool, iov, nr);
+	if (nr == 1 && write)
+		io_uring_prep_write(sqe, fd, iov->iov_base,
+				    (unsigned)iov->iov_len, foff);
+	else if (nr == 1)
+		io_uring_prep_read(sqe, fd, iov->iov_base,
+				   (unsigned)iov->iov_len, foff);
+	else if (write)
+		io_uring_prep_writev(sqe, fd, iov, nr, foff);
+	else
+		io_uring_prep_readv(sqe, fd, iov, nr, foff);
+	if (s < 0)
+		return 0;
+	/* the same fields, with the fixed opcode and its slot */
+	if (nr == 1)
+		sqe->opcode =
+			write ? IORING_OP_WRITE_FIXED : IORING_OP_READ_FIXED;
+	else
+		sqe->opcode =
+			write ? REGBUF_OP_WRITEV_FIXED : REGBUF_OP_READV_FIXED;
+	sqe->buf_index = (__u16)(base_slot + (unsigned)s);
+	return 1;
+}
+
 /*
  * Receive on socket fd into a buffer the kernel picks from the bufring:
  * multishot (one SQE, a CQE per receive until it ends) when multishot is
