@@ -536,9 +536,9 @@ RB_EXPORT int regbuf_pool_slot_of(const struct regbuf_pool *pool,
 /*
  * For the I/O path: one binary search for the first iovec, then each
  * further iovec is checked against that slot's bounds; lock-free (the
- * magic only, as regbuf_alloc()). The -EXDEV answers are expected ones
- * (memory the pool did not register, I/O crossing slots) and cost no
- * error message.
+ * magic only, as regbuf_alloc()). -EXDEV (memory the pool did not
+ * register, I/O crossing slots) and -EFAULT (memory of another pool, or a
+ * process's own) are expected answers there and cost no error message.
  */
 RB_EXPORT int regbuf_pool_iov_slot(const struct regbuf_pool *pool,
 				   const struct iovec *iov, unsigned nr)
