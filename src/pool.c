@@ -172,18 +172,48 @@ static void pool_free(struct regbuf_pool *p)
  */
 static int pool_finish(struct regbuf_pool *p, const struct regbuf_pool_opts *o)
 {
-	bool reg = !(p->flags & REGBUF_POOL_NO_REGISTER);
+	bool reg = !(p->flags & REGBUF_POOL_NO_REGISTER), fit;
 	struct rb_budget bg;
-	int ret;
+	int ret, tries = 0;
+	size_t notes_len;
+	char a[32];
 
 	ret = rb_plan_pool(p, o ? o->max_slot_size : 0);
 	if (!ret && reg)
 		rb_registry_budget(&bg);
-	if (!ret && reg && (p->flags & REGBUF_POOL_PARTIAL) && bg.enforced &&
-	    bg.room && rb_plan_fit_budget(p, bg.room) < 0)
+	fit = !ret && reg && (p->flags & REGBUF_POOL_PARTIAL) && bg.enforced;
+	if (fit && bg.room && rb_plan_fit_budget(p, bg.room) < 0)
 		ret = -ENOMEM; /* the heap said why */
+	notes_len = strlen(p->notes);
 	if (!ret && reg)
 		ret = rb_registry_register(p, &bg);
+	/*
+	 * The kernel charges the user for more than /proc shows: from 6.13
+	 * every ring's own SQ/CQ memory (a few pages a ring, not in VmPin;
+	 * hundreds of rings in a database's postmaster), and rings closed a
+	 * moment ago until their exit work ran. A PARTIAL pool that the
+	 * kernel refused backs off: the budget shrinks by 64 KiB, then twice
+	 * as much each time (at most 8 tries, 16 MiB in all), the layout is
+	 * fitted again and registered again.
+	 */
+	for (uint64_t step = 64 * RB_KIB, back = 0;
+	     fit && ret == -ENOMEM && tries < 8 && bg.room > back + step;
+	     step *= 2, tries++) {
+		struct rb_budget less = bg;
+
+		back += step;
+		less.used += back;
+		less.room -= back;
+		p->notes[notes_len] = '\0';
+		rb_err_clear();
+		ret = rb_plan_fit_budget(p, less.room) < 0
+			      ? -ENOMEM
+			      : rb_registry_register(p, &less);
+		if (!ret)
+			rb_note(p->notes, sizeof(p->notes),
+				"memlock: the kernel refused %u fit(s) closer to the limit: it charges this user %s more than /proc shows (rings' own memory, rings being released)",
+				tries + 1, rb_fmt_size(back, a, sizeof(a)));
+	}
 	if (!ret)
 		ret = rb_alloc_init(p);
 	return ret;

@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <sys/utsname.h>
+
 #include "harness.h"
 #include "ring.h"
 #include "sys.h"
@@ -366,7 +368,59 @@ static void partial_one_slot(uint64_t limit)
 	regbuf_pool_destroy(p);
 }
 
+/*
+ * What the kernel charges beside VmPin: from 6.13 each ring's own SQ/CQ
+ * memory counts against RLIMIT_MEMLOCK without showing in /proc. With 64
+ * rings of 256 entries open (a database's postmaster holds hundreds), a
+ * PARTIAL adopt of untouched shared memory, as a postmaster adopts its
+ * shared buffers, still registers what really fits, and says that the
+ * kernel took more than /proc showed.
+ */
+static void partial_hidden_charge(void)
+{
+	struct regbuf_pool_info info = REGBUF_STRUCT_INIT(info);
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	static struct io_uring rings[64];
+	size_t len = 64 << 20;
+	unsigned n = 0;
+	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	CHECK(mem != MAP_FAILED);
+	while (n < 64 && !io_uring_queue_init(256, &rings[n], 0))
+		n++;
+	CHECK(n > 0);
+	regbuf_pool_opts_init(&o);
+	o.flags = REGBUF_POOL_PARTIAL;
+	CHECK_EQ(regbuf_pool_adopt(mem, len, &o, &p), 0);
+	CHECK_EQ(regbuf_pool_info(p, &info), 0);
+	CHECK(info.flags & REGBUF_INFO_PARTIAL);
+	if (info.nr_registered_slots != 1)
+		fprintf(stderr, "notes: %s\n", info.notes);
+	CHECK_EQ(info.nr_registered_slots, 1);
+	CHECK(info.registered_bytes > (1 << 20));
+	uname(&u);
+	sscanf(u.release, "%d.%d", &maj, &min);
+	if (n == 64 && maj * 1000 + min >= 6013)
+		CHECK(strstr(info.notes, "more than /proc shows"));
+	printf("  PARTIAL adopt of 64 MiB untouched beside %u open rings: "
+	       "%llu KiB registered%s\n",
+	       n, (unsigned long long)(info.registered_bytes >> 10),
+	       strstr(info.notes, "refused") ? " (the kernel refused closer "
+					       "fits: rings' own memory)"
+					     : "");
+	fflush(stdout);
+	regbuf_pool_destroy(p);
+	while (n)
+		io_uring_queue_exit(&rings[--n]);
+	munmap(mem, len);
+}
+
 /* The memlock rules as an accounted process at RLIMIT_MEMLOCK limit. */
+static uid_t memlock_child_uid; /* in a child of test_memlock() */
 static int memlock_checks(uint64_t limit)
 {
 	struct regbuf_pool_opts o;
@@ -426,6 +480,12 @@ static int memlock_checks(uint64_t limit)
 	/* PARTIAL and "nothing registered" at this limit too */
 	t_vmpin_settled(0);
 	partial_one_slot(limit);
+	/* its closed rings' memory comes back later, unseen: last, in a
+	 * child of its own; main() runs it last in an unprivileged run */
+	if (memlock_child_uid) {
+		t_vmpin_settled(0);
+		partial_hidden_charge();
+	}
 	return 0;
 }
 
@@ -437,6 +497,7 @@ static int memlock_child(uint64_t limit, uid_t uid)
 {
 	struct rlimit rl = {limit, limit};
 
+	memlock_child_uid = uid;
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) && errno == EPERM) {
 		printf("  memlock %llu: cannot raise the hard limit here, "
 		       "skipped\n",
@@ -590,5 +651,14 @@ int main(void)
 	test_clone_refused(fd);
 	test_shared(fd);
 	close(fd);
+	if (geteuid() != 0) {
+		struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
+
+		CHECK_EQ(regbuf_machine_get(&m), 0);
+		if (m.memlock_room != UINT64_MAX &&
+		    m.memlock_limit >= (4 << 20) &&
+		    m.memlock_limit <= (16 << 20))
+			partial_hidden_charge();
+	}
 	return 0;
 }
