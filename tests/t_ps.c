@@ -543,6 +543,42 @@ static void scale(void)
 		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
+/* A pool cloned into three rings, as a database's postmaster holds its
+ * shared buffers: the range is listed in 4 rings (with the anchor), and
+ * where VmPin shows it charged once there is no advice to clone. */
+static void cloned_only(void)
+{
+	struct regbuf_features f = REGBUF_STRUCT_INIT(f);
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *pool;
+	struct io_uring r[3];
+	char args[64];
+	long pin;
+
+	regbuf_features_get(&f);
+	regbuf_pool_opts_init(&o);
+	o.size = 2 << 20;
+	o.backing = REGBUF_BACKING_PAGES;
+	CHECK_EQ(regbuf_pool_create(&o, &pool), 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(io_uring_queue_init(4, &r[i], 0), 0);
+		CHECK(regbuf_pool_attach(pool, r[i].ring_fd, 0) > 0);
+	}
+	pin = t_vmpin_kb();
+	snprintf(args, sizeof(args), "--pid %d", (int)getpid());
+	CHECK_EQ(ps(args), 0);
+	CHECK(strstr(out, "in 4 ring(s)"));
+	if ((f.features & REGBUF_FEAT_CLONE) && pin > 0 && pin <= 2048 + 4)
+		CHECK(!strstr(out, "is registered in"));
+	printf("  a pool cloned into 3 rings: one range in 4 rings, %s\n",
+	       strstr(out, "is registered in") ? "advice to clone (VmPin "
+						 "cannot tell here)"
+					       : "no advice to clone");
+	for (int i = 0; i < 3; i++)
+		io_uring_queue_exit(&r[i]);
+	regbuf_pool_destroy(pool);
+}
+
 int main(void)
 {
 	if (!t_io_uring_ok())
@@ -553,6 +589,7 @@ int main(void)
 	other_user();
 	exiting();
 	scale();
+	cloned_only();
 	busy_lock();
 	fio_fixedbufs();
 	top_keys();

@@ -86,6 +86,10 @@ void ps_advice(const struct ps_snap *s, void (*fn)(void *, const char *),
 						? "; VmPin shows it charged once (cloned)"
 						: "";
 
+				/* VmPin says every range is charged once:
+				 * cloned already, nothing to advise */
+				if (strstr(seen, "cloned"))
+					continue;
 				emit(fn, arg,
 				     "pid %d (%s): %s at 0x%llx is registered in %u rings: cloning the table (IORING_REGISTER_CLONE_BUFFERS, 6.12+) pins it once instead of %u times, and from 6.14 charges it once%s",
 				     (int)p->pid, p->comm,
