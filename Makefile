@@ -229,7 +229,15 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(C_FILES)
 
-$(B)/%.pc: %.pc.in Makefile
+# The .pc files name the install paths: made again whenever PREFIX,
+# LIBDIR or INCLUDEDIR differ from the last build's (`make` then `make
+# install PREFIX=/opt` must not install /usr/local's).
+PC_VARS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(VERSION)
+$(B)/pc.vars: FORCE
+	@mkdir -p $(B)
+	@echo '$(PC_VARS)' | cmp -s - $@ || echo '$(PC_VARS)' >$@
+FORCE:
+$(B)/%.pc: %.pc.in Makefile $(B)/pc.vars
 	@mkdir -p $(B)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
@@ -276,5 +284,5 @@ dist:
 clean:
 	rm -rf build build-*
 
-.PHONY: check-debug check-kernels kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
+.PHONY: FORCE check-debug check-kernels kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

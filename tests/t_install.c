@@ -131,6 +131,22 @@ int main(void)
 		fprintf(stderr, "installed tree does not work: %s\n", cmd);
 		return 1;
 	}
+	/* the same build directory installed again elsewhere: its .pc files
+	 * name the new prefix, not the first one's */
+	snprintf(
+		cmd, sizeof(cmd),
+		"make -s install B=%1$s/build PREFIX=/opt/rb DESTDIR=%1$s/opt "
+		">%1$s/log 2>&1 && grep -qx 'prefix=/opt/rb' "
+		"%1$s/opt/opt/rb/lib/pkgconfig/regbuf.pc && grep -qx "
+		"'prefix=/opt/rb' %1$s/opt/opt/rb/lib/pkgconfig/regbuf-liburing.pc",
+		dir);
+	if (run(cmd)) {
+		fprintf(stderr, "install with another PREFIX: stale .pc: %s\n",
+			cmd);
+		return 1;
+	}
+	printf("  installed again with PREFIX=/opt/rb from the same build: "
+	       ".pc files name it\n");
 	if (t_io_uring_ok())
 		readme_program(dir);
 	else
