@@ -10,6 +10,8 @@
 #   make check-kernels  that on 6.1 6.12 7.2 7.3 7.2+regbuf (CI: three of them)
 #   make kernel     linux-source-7.2 stock and with kernel/patches
 #   make kernel-proof  what CI cannot fit: debug kernel, peers' suites, pairs
+#   make postgresql  Debian's postgresql-18 with integrations/postgresql's
+#                   patches (check-postgresql: its checks and suites)
 #   make install PREFIX=/usr/local DESTDIR=...
 #   make deb        Debian packages in build-deb/ (check-deb: and use them)
 #   make dist       build-dist/regbuf-VERSION.tar.gz of what is committed
@@ -186,6 +188,16 @@ check-kernels: DEPS = build
 check-kernels: deps
 	for k in $(KERNELS); do tests/kernels/run.sh $$k || exit 1; done
 
+# PostgreSQL 18 reading into registered shared buffers: Debian's source
+# package through apt, regbuf's patches, a meson/ninja object directory
+# kept in build-pg/ (a cold build takes ~15 min on 2 cores, a rebuild
+# what the patches touch); then the server checked as uid 65534 and
+# PostgreSQL's regression and AIO suites with the setting on (~10 min).
+postgresql: lib
+	integrations/postgresql/build.sh
+check-postgresql: postgresql cli
+	integrations/postgresql/check.sh
+
 # Debian's linux-source-7.2 built stock and with kernel/patches (objects and
 # ccache kept under build-kernel/, so a rebuild after editing a patch takes
 # minutes); then `make check-kernel KERNEL=7.2+regbuf` (or 7.2-stock).
@@ -284,5 +296,5 @@ dist:
 clean:
 	rm -rf build build-*
 
-.PHONY: FORCE check-debug check-kernels kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
+.PHONY: FORCE postgresql check-postgresql check-debug check-kernels kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

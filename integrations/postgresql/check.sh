@@ -1,0 +1,192 @@
+#!/bin/sh
+# PostgreSQL 18 reading into registered shared buffers, checked: run as
+# root after build.sh (make check-postgresql). The server runs as uid
+# 65534 (PostgreSQL refuses root), at this machine's RLIMIT_MEMLOCK and
+# again with CAP_IPC_LOCK:
+#
+#   1. a table read cold with io_method=io_uring and O_DIRECT
+#      (debug_io_direct=data), with io_uring_fixed_buffers off and on: the
+#      same answer; with it on, the server's LOG line, `regbuf ps` on the
+#      postmaster, and the opcodes the kernel saw (tracefs
+#      io_uring:io_uring_submit_req, when it can be mounted): READ_FIXED /
+#      READV_FIXED for reads into registered shared buffers;
+#   2. RLIMIT_MEMLOCK 0: one LOG line with regbuf's reason, same answer;
+#   3. max_connections=1000 (over 1000 rings, CAP_IPC_LOCK), off and on;
+#   4. PostgreSQL's own regression suite and its AIO tests (test_aio) with
+#      io_method=io_uring and io_uring_fixed_buffers=on (TEMP_CONFIG).
+#
+# Results: build-pg/check.txt (REGBUF_PG_SUITES="" skips step 4).
+set -e
+top=$(cd "$(dirname "$0")/../.." && pwd)
+P=$top/build-pg
+uid=${REGBUF_UNPRIV_UID:-65534}
+R=$P/run
+out=$P/check.txt
+[ "$(id -u)" -eq 0 ] || { echo "check.sh: run as root: it runs the server as uid $uid and reads tracefs" >&2; exit 1; }
+[ -f "$P/obj/build.ninja" ] || { echo "check.sh: build first (integrations/postgresql/build.sh)" >&2; exit 1; }
+log() { echo "== $*" >&2; }
+fails=0
+res() { echo "$*" | tee -a "$out"; }
+bad() { res "FAIL: $*"; fails=$((fails + 1)); }
+
+meson install -C "$P/obj" --quiet >/dev/null
+B=$P/inst/bin
+rm -rf "$R"
+mkdir -p "$R"
+chown "$uid:$uid" "$R"
+: >"$out"
+ulimit -n "$(ulimit -Hn)"
+# as uid 65534, no capabilities (or CAP_IPC_LOCK with LOCK=1)
+as_user() {
+	if [ "${LOCK:-0}" = 1 ]; then caps="--inh-caps=-all,+ipc_lock --ambient-caps=+ipc_lock"; else caps="--inh-caps=-all"; fi
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups $caps \
+		env HOME="$R" PGHOST="$R" PGPORT=54329 PATH="$B:/usr/local/bin:/usr/bin:/bin" "$@"
+}
+D=$R/data
+as_user initdb -D "$D" -A trust --no-sync -E UTF8 --locale=C >"$R/initdb.log" 2>&1 ||
+	{ tail "$R/initdb.log" >&2; exit 1; }
+common="-c listen_addresses= -c unix_socket_directories=$R -c port=54329 -c io_method=io_uring -c debug_io_direct=data -c shared_buffers=128MB"
+start() { # extra settings...
+	as_user pg_ctl -D "$D" -l "$R/server.log" -w -t 120 -o "$common $*" start >/dev/null
+}
+stop() { as_user pg_ctl -D "$D" -m fast -w stop >/dev/null; }
+psql_q() { as_user psql -X -A -t -q -d postgres -c "$1"; }
+# the table: 48 MiB of rows, and the answer every run must give
+start -c io_uring_fixed_buffers=off
+psql_q "CREATE TABLE t AS SELECT g AS id, md5(g::text) || repeat('x', 120) AS v FROM generate_series(1, 300000) g" >/dev/null
+Q="SELECT count(*), sum(hashtext(v)) FROM t"
+want=$(psql_q "$Q")
+size=$(psql_q "SELECT pg_size_pretty(pg_relation_size('t'))")
+stop
+res "table t: $size, answer $want"
+
+tracing=
+T=/sys/kernel/tracing
+[ -d "$T/events/io_uring" ] || mount -t tracefs nodev "$T" 2>/dev/null || true
+[ -w "$T/events/io_uring/io_uring_submit_req/enable" ] && tracing=1
+[ -n "$tracing" ] || res "opcodes: not counted (no tracefs here)"
+ops() { # run the query cold with the trace on; print the opcodes postgres used
+	echo 0 >"$T/tracing_on"; : >"$T/trace"
+	echo 1 >"$T/events/io_uring/io_uring_submit_req/enable"
+	echo 1 >"$T/tracing_on"
+	psql_q "$Q" >"$R/got" # the answer, read by the caller
+	echo 0 >"$T/tracing_on"
+	echo 0 >"$T/events/io_uring/io_uring_submit_req/enable"
+	grep -o 'postgres-.*opcode [A-Z_]*' "$T/trace" | sed 's/.*opcode //' | sort | uniq -c |
+		awk '{ printf "%s%s %s", n++ ? ", " : "", $2, $1 } END { print "" }'
+}
+fixed_line() { grep 'io_uring_fixed_buffers' "$R/server.log" | tail -n1 | sed 's/^.*LOG: *//'; }
+
+# ---- 1. cold reads, off and on, at the limit and with CAP_IPC_LOCK ----------
+for mode in limit ipc_lock; do
+	[ $mode = ipc_lock ] && LOCK=1 || LOCK=0
+	export LOCK
+	for setting in off on; do
+		: >"$R/server.log"
+		start -c io_uring_fixed_buffers=$setting
+		if [ -n "$tracing" ]; then o=$(ops); got=$(cat "$R/got"); else got=$(psql_q "$Q"); o="not counted"; fi
+		[ "$got" = "$want" ] || bad "$mode $setting: answer $got, expected $want"
+		res "$mode ($(as_user sh -c 'ulimit -l') KiB memlock$([ $LOCK = 1 ] && echo ', CAP_IPC_LOCK')), io_uring_fixed_buffers=$setting: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); opcodes: $o"
+		if [ $setting = on ]; then
+			l=$(fixed_line)
+			res "  LOG: $l"
+			case "$l" in *"registered once"*) ;; *) bad "$mode: shared buffers not registered" ;; esac
+			pm=$(head -n1 "$D/postmaster.pid")
+			as_user "$top/build/regbuf" ps --pid "$pm" >"$R/ps-$mode.txt" 2>&1 || true
+			res "  regbuf ps --pid $pm: $(grep -c '^    ring fd' "$R/ps-$mode.txt") rings holding buffers; $(grep -m1 '^total:' "$R/ps-$mode.txt"); $(grep -m1 'charged' "$R/ps-$mode.txt" | tr -s ' ')"
+			grep '^advice:' "$R/ps-$mode.txt" | head -n 3 | sed 's/^/  /' | tee -a "$out"
+			if [ -n "$tracing" ]; then
+				case "$o" in *FIXED*) ;; *) bad "$mode: no fixed read reached the kernel" ;; esac
+			fi
+		else
+			case "$o" in *FIXED*) bad "$mode off: fixed reads without the setting" ;; esac
+		fi
+		stop
+	done
+done
+LOCK=0
+
+# ---- 2. memlock just enough for the rings: one LOG line, reads as before ----
+# From 6.13 the rings' own memory is charged to RLIMIT_MEMLOCK too, so the
+# server needs some to start at all with io_method=io_uring: find the
+# least (256 KiB steps, the setting off), then start there with it on.
+L=$(as_user sh -c 'ulimit -l')
+last=
+while [ "$L" -gt 0 ]; do
+	as_user sh -c "ulimit -l $L && exec pg_ctl -D '$D' -l '$R/server.log' -w -t 60 -o '$common -c io_uring_fixed_buffers=off' start" >/dev/null 2>&1 || break
+	stop
+	last=$L
+	L=$((L - 256))
+done
+if [ -n "$last" ]; then
+	: >"$R/server.log"
+	as_user sh -c "ulimit -l $last && exec pg_ctl -D '$D' -l '$R/server.log' -w -t 60 -o '$common -c io_uring_fixed_buffers=on' start" >/dev/null
+	got=$(psql_q "$Q")
+	l=$(fixed_line)
+	stop
+	[ "$got" = "$want" ] || bad "memlock $last KiB: answer $got"
+	case "$l" in *"not registered: "* | *"registered once"*) ;; *) bad "memlock $last KiB: no LOG line saying what happened" ;; esac
+	res "RLIMIT_MEMLOCK $last KiB (the least the rings start with, $((L < 0 ? 0 : L)) KiB fails): answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); LOG: $l"
+else
+	bad "the server does not start with io_uring at this machine's RLIMIT_MEMLOCK"
+fi
+
+# ---- 3. start-up with max_connections=1000 -----------------------------------
+# over 1000 rings: their own memory alone passes 8 MiB of RLIMIT_MEMLOCK
+# from 6.13, so this runs with CAP_IPC_LOCK
+LOCK=1
+for setting in off on; do
+	: >"$R/server.log"
+	start -c max_connections=1000 -c io_uring_fixed_buffers=$setting
+	got=$(psql_q "$Q")
+	stop
+	[ "$got" = "$want" ] || bad "max_connections=1000 $setting: answer $got"
+	res "max_connections=1000 (CAP_IPC_LOCK), io_uring_fixed_buffers=$setting: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT)$([ $setting = on ] && echo "; LOG: $(fixed_line)")"
+done
+LOCK=0
+
+# ---- 4. PostgreSQL's own suites ------------------------------------------------
+suites=${REGBUF_PG_SUITES-regress test_aio}
+if [ -n "$suites" ]; then
+	printf 'io_method = io_uring\nio_uring_fixed_buffers = on\n' >"$R/temp.conf"
+	chmod 644 "$R/temp.conf"
+	chown -R "$uid:$uid" "$P/obj"
+	# pg_regress takes the settings as --temp-config, the TAP suites
+	# from TEMP_CONFIG. One test at a time: servers running side by side
+	# share the user's RLIMIT_MEMLOCK, and the later ones register
+	# nothing (they log it and run as before; here each should register)
+	rc=0
+	mt() { as_user env TEMP_CONFIG="$R/temp.conf" meson test -C "$P/obj" --no-rebuild -q --num-processes 1 "$@" >>"$R/suites.log" 2>&1 || rc=$?; }
+	: >"$R/suites.log"
+	log "meson test: setup, $suites (as uid $uid, io_method=io_uring, io_uring_fixed_buffers=on)"
+	# a server stopped a moment ago may still hold its pins: wait (up to
+	# 30 s) until no process of the user has any
+	settle() {
+		i=0
+		while [ $i -lt 30 ] && [ -n "$(for f in /proc/[0-9]*/status; do awk -v u="$uid" '/^Uid:/ { uu = $2 } /^VmPin:/ { if (uu == u && $2 > 0) print FILENAME }' "$f" 2>/dev/null; done)" ]; do
+			sleep 1
+			i=$((i + 1))
+		done
+	}
+	mt --suite setup
+	for s in $suites; do
+		settle
+		case $s in
+		regress | isolation) mt --suite "$s" --test-args="--temp-config=$R/temp.conf" ;;
+		*) mt --suite "$s" ;;
+		esac
+		# what the suite's own output counts (pg_regress and TAP alike)
+		tl=$P/obj/meson-logs/testlog.txt
+		res "  $s: $(grep -c '^ok ' "$tl") ok, $(grep -c '^not ok ' "$tl") not ok$(grep -m1 '^# All [0-9]* tests passed' "$tl" | sed 's/^# /; pg_regress: /')"
+	done
+	res "meson test setup $suites: $(grep -E '^(Ok|Fail|Skipped|Timeout):' "$R/suites.log" | awk '{ n[$1] += $2 } END { printf "Ok %d, Fail %d, Skipped %d, Timeout %d", n["Ok:"], n["Fail:"], n["Skipped:"], n["Timeout:"] }') (meson's count of test programs)"
+	[ $rc -eq 0 ] || bad "PostgreSQL's suites (exit $rc): see build-pg/obj/meson-logs/testlog.txt"
+	# did the test servers register? (their logs under testrun/)
+	for s in $suites; do
+		n=$(grep -rl 'io_uring_fixed_buffers: .*registered once' "$P/obj/testrun/$s" 2>/dev/null | wc -l)
+		res "  $s: $n test server(s) logged that shared buffers were registered"
+		[ "$n" -gt 0 ] || bad "$s: no test server registered shared buffers"
+	done
+fi
+res "$fails failed"
+[ $fails -eq 0 ]
