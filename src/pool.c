@@ -588,10 +588,7 @@ RB_EXPORT int regbuf_pool_iov_slot(const struct regbuf_pool *pool,
 
 		if (!iov[i].iov_len || a < base || a >= base + size ||
 		    iov[i].iov_len > (uint64_t)(base + size - a))
-			return rb_err(
-				-EFAULT,
-				"iovec %u (%p + %zu) is not inside the pool", i,
-				iov[i].iov_base, iov[i].iov_len);
+			return -EFAULT;
 	}
 	idx = rb_slot_of(pool,
 			 (uint64_t)((const uint8_t *)iov[0].iov_base - base));

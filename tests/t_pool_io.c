@@ -308,7 +308,10 @@ static void iov_io(bool vec)
 	/* outside the pool: plain */
 	CHECK_EQ(posix_memalign((void **)&heap, 4096, 65536), 0);
 	struct iovec out = {heap, 65536};
+	regbuf_pool_slot_of(NULL, NULL, NULL); /* sets a message */
 	CHECK_EQ(regbuf_pool_iov_slot(p, &out, 1), -EFAULT);
+	/* expected answers on the I/O path format nothing */
+	CHECK(strstr(regbuf_last_error(), "regbuf_pool_slot_of"));
 	CHECK_EQ(run_iov(&ring, p, 0, fd, &out, 1, vec, 0), 65536);
 	CHECK(t_verify(heap, 65536, 5));
 	free(heap);
