@@ -10,10 +10,13 @@
 #      postmaster, and the opcodes the kernel saw (tracefs
 #      io_uring:io_uring_submit_req, when it can be mounted): READ_FIXED /
 #      READV_FIXED for reads into registered shared buffers;
-#   2. RLIMIT_MEMLOCK 0: one LOG line with regbuf's reason, same answer;
+#   2. the least RLIMIT_MEMLOCK the rings start with: one LOG line with
+#      regbuf's reason, same answer;
 #   3. max_connections=1000 (over 1000 rings, CAP_IPC_LOCK), off and on;
-#   4. PostgreSQL's own regression suite and its AIO tests (test_aio) with
-#      io_method=io_uring and io_uring_fixed_buffers=on (TEMP_CONFIG).
+#   4. PostgreSQL's own regression suite, its AIO tests (test_aio) and its
+#      crash-restart test (recovery/013_crash_restart: shared memory made
+#      again, registered again) with io_method=io_uring and
+#      io_uring_fixed_buffers=on, as uid 65534 with CAP_IPC_LOCK.
 #
 # Results: build-pg/check.txt (REGBUF_PG_SUITES="" skips step 4).
 set -e
@@ -75,28 +78,46 @@ ops() { # run the query cold with the trace on; print the opcodes postgres used
 	grep -o 'postgres-.*opcode [A-Z_]*' "$T/trace" | sed 's/.*opcode //' | sort | uniq -c |
 		awk '{ printf "%s%s %s", n++ ? ", " : "", $2, $1 } END { print "" }'
 }
-fixed_line() { grep 'io_uring_fixed_buffers' "$R/server.log" | tail -n1 | sed 's/^.*LOG: *//'; }
+# the server's LOG line about it and its DETAIL, on one line
+fixed_line() {
+	grep -A1 -E 'shared buffers for io_uring|registered shared buffers to io_uring' "$R/server.log" |
+		tail -n2 | sed 's/^.*\(LOG\|DETAIL\): *//' | tr '\n' ' '
+}
 
-# ---- 1. cold reads, off and on, at the limit and with CAP_IPC_LOCK ----------
-for mode in limit ipc_lock; do
-	[ $mode = ipc_lock ] && LOCK=1 || LOCK=0
+# ---- 1. cold reads, off and on ------------------------------------------------
+# at this machine's RLIMIT_MEMLOCK with 128 MB of shared buffers (more than
+# it allows: nothing is registered, the LOG says why), with 4 MB (fits),
+# and with CAP_IPC_LOCK and 128 MB
+for mode in limit:128MB:no limit:4MB:yes ipc_lock:128MB:yes; do
+	IFS=: read -r who sb expect <<EOM
+$mode
+EOM
+	[ "$who" = ipc_lock ] && LOCK=1 || LOCK=0
 	export LOCK
 	for setting in off on; do
 		: >"$R/server.log"
-		start -c io_uring_fixed_buffers=$setting
+		start -c shared_buffers=$sb -c io_uring_fixed_buffers=$setting
 		if [ -n "$tracing" ]; then o=$(ops); got=$(cat "$R/got"); else got=$(psql_q "$Q"); o="not counted"; fi
 		[ "$got" = "$want" ] || bad "$mode $setting: answer $got, expected $want"
-		res "$mode ($(as_user sh -c 'ulimit -l') KiB memlock$([ $LOCK = 1 ] && echo ', CAP_IPC_LOCK')), io_uring_fixed_buffers=$setting: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); opcodes: $o"
+		res "shared_buffers=$sb, $(as_user sh -c 'ulimit -l') KiB memlock$([ $LOCK = 1 ] && echo ', CAP_IPC_LOCK'), io_uring_fixed_buffers=$setting: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); opcodes: $o"
 		if [ $setting = on ]; then
 			l=$(fixed_line)
 			res "  LOG: $l"
-			case "$l" in *"registered once"*) ;; *) bad "$mode: shared buffers not registered" ;; esac
+			case "$expect:$l" in
+			yes:registered*" MB of shared buffers for io_uring"*) ;;
+			no:"could not register shared buffers for io_uring"*) ;;
+			*) bad "$mode: expected registered=$expect, the server said: $l" ;;
+			esac
 			pm=$(head -n1 "$D/postmaster.pid")
-			as_user "$top/build/regbuf" ps --pid "$pm" >"$R/ps-$mode.txt" 2>&1 || true
-			res "  regbuf ps --pid $pm: $(grep -c '^    ring fd' "$R/ps-$mode.txt") rings holding buffers; $(grep -m1 '^total:' "$R/ps-$mode.txt"); $(grep -m1 'charged' "$R/ps-$mode.txt" | tr -s ' ')"
-			grep '^advice:' "$R/ps-$mode.txt" | head -n 3 | sed 's/^/  /' | tee -a "$out"
+			as_user "$top/build/regbuf" ps --pid "$pm" >"$R/ps-$who-$sb.txt" 2>&1 || true
+			res "  regbuf ps --pid $pm: $(grep -c '^    ring fd' "$R/ps-$who-$sb.txt") rings holding buffers; $(grep -m1 '^total:' "$R/ps-$who-$sb.txt")"
+			grep '^advice:' "$R/ps-$who-$sb.txt" | head -n 3 | sed 's/^/  /' | tee -a "$out"
 			if [ -n "$tracing" ]; then
-				case "$o" in *FIXED*) ;; *) bad "$mode: no fixed read reached the kernel" ;; esac
+				case "$expect:$o" in
+				yes:*FIXED*) ;;
+				yes:*) bad "$mode: no fixed read reached the kernel" ;;
+				no:*FIXED*) bad "$mode: fixed reads although nothing was registered" ;;
+				esac
 			fi
 		else
 			case "$o" in *FIXED*) bad "$mode off: fixed reads without the setting" ;; esac
@@ -125,7 +146,7 @@ if [ -n "$last" ]; then
 	l=$(fixed_line)
 	stop
 	[ "$got" = "$want" ] || bad "memlock $last KiB: answer $got"
-	case "$l" in *"not registered: "* | *"registered once"*) ;; *) bad "memlock $last KiB: no LOG line saying what happened" ;; esac
+	case "$l" in "could not register shared buffers for io_uring"*) ;; *) bad "memlock $last KiB: no LOG line saying why: $l" ;; esac
 	res "RLIMIT_MEMLOCK $last KiB (the least the rings start with, $((L < 0 ? 0 : L)) KiB fails): answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); LOG: $l"
 else
 	bad "the server does not start with io_uring at this machine's RLIMIT_MEMLOCK"
@@ -146,7 +167,7 @@ done
 LOCK=0
 
 # ---- 4. PostgreSQL's own suites ------------------------------------------------
-suites=${REGBUF_PG_SUITES-regress test_aio}
+suites=${REGBUF_PG_SUITES-regress test_aio recovery/013_crash_restart}
 if [ -n "$suites" ]; then
 	printf 'io_method = io_uring\nio_uring_fixed_buffers = on\n' >"$R/temp.conf"
 	chmod 644 "$R/temp.conf"
@@ -158,7 +179,10 @@ if [ -n "$suites" ]; then
 	rc=0
 	mt() { as_user env TEMP_CONFIG="$R/temp.conf" meson test -C "$P/obj" --no-rebuild -q --num-processes 1 "$@" >>"$R/suites.log" 2>&1 || rc=$?; }
 	: >"$R/suites.log"
-	log "meson test: setup, $suites (as uid $uid, io_method=io_uring, io_uring_fixed_buffers=on)"
+	# with CAP_IPC_LOCK: each test server registers all of its shared
+	# buffers (at 8 MiB of memlock 128 MB would not fit)
+	LOCK=1
+	log "meson test: setup, $suites (as uid $uid with CAP_IPC_LOCK, io_method=io_uring, io_uring_fixed_buffers=on)"
 	# a server stopped a moment ago may still hold its pins: wait (up to
 	# 30 s) until no process of the user has any
 	settle() {
@@ -173,6 +197,7 @@ if [ -n "$suites" ]; then
 		settle
 		case $s in
 		regress | isolation) mt --suite "$s" --test-args="--temp-config=$R/temp.conf" ;;
+		*/*) mt "$s" ;; # one test by name
 		*) mt --suite "$s" ;;
 		esac
 		# what the suite's own output counts (pg_regress and TAP alike)
@@ -182,10 +207,15 @@ if [ -n "$suites" ]; then
 	res "meson test setup $suites: $(grep -E '^(Ok|Fail|Skipped|Timeout):' "$R/suites.log" | awk '{ n[$1] += $2 } END { printf "Ok %d, Fail %d, Skipped %d, Timeout %d", n["Ok:"], n["Fail:"], n["Skipped:"], n["Timeout:"] }') (meson's count of test programs)"
 	[ $rc -eq 0 ] || bad "PostgreSQL's suites (exit $rc): see build-pg/obj/meson-logs/testlog.txt"
 	# did the test servers register? (their logs under testrun/)
+	LOCK=0
+	# every start of a test server with the setting on: registered, or
+	# the reason; a crash restart registers again
 	for s in $suites; do
-		n=$(grep -rl 'io_uring_fixed_buffers: .*registered once' "$P/obj/testrun/$s" 2>/dev/null | wc -l)
-		res "  $s: $n test server(s) logged that shared buffers were registered"
-		[ "$n" -gt 0 ] || bad "$s: no test server registered shared buffers"
+		n=$(cat "$P"/obj/testrun/$s/*/log/*.log "$P"/obj/testrun/$s/log/*.log 2>/dev/null | grep -c 'MB of shared buffers for io_uring fixed-buffer reads' || true)
+		f=$(cat "$P"/obj/testrun/$s/*/log/*.log "$P"/obj/testrun/$s/log/*.log 2>/dev/null | grep -c 'could not register shared buffers\|could not give registered shared buffers' || true)
+		res "  $s: shared buffers registered at $n server start(s), refused at $f"
+		[ "$n" -gt 0 ] && [ "$f" -eq 0 ] || bad "$s: registered at $n starts, refused at $f"
+		case $s in */013_crash_restart) [ "$n" -ge 2 ] || bad "$s: the restarts did not register again ($n)" ;; esac
 	done
 fi
 res "$fails failed"
