@@ -11,7 +11,8 @@
 #   make kernel     linux-source-7.2 stock and with kernel/patches
 #   make kernel-proof  what CI cannot fit: debug kernel, peers' suites, pairs
 #   make postgresql  Debian's postgresql-18 with integrations/postgresql's
-#                   patches (check-postgresql: its checks and suites)
+#                   patches (check-postgresql: its checks and suites;
+#                   bench-postgresql: off against on)
 #   make install PREFIX=/usr/local DESTDIR=...
 #   make deb        Debian packages in build-deb/ (check-deb: and use them)
 #   make dist       build-dist/regbuf-VERSION.tar.gz of what is committed
@@ -197,6 +198,10 @@ postgresql: lib
 	integrations/postgresql/build.sh
 check-postgresql: postgresql cli
 	integrations/postgresql/check.sh
+# start-up (1 GiB on 2 MiB pages) and backend CPU per block read, off
+# against on, side by side: build-pg/bench.txt (a few minutes)
+bench-postgresql: postgresql
+	integrations/postgresql/bench.sh
 
 # Debian's linux-source-7.2 built stock and with kernel/patches (objects and
 # ccache kept under build-kernel/, so a rebuild after editing a patch takes
@@ -296,5 +301,5 @@ dist:
 clean:
 	rm -rf build build-*
 
-.PHONY: FORCE postgresql check-postgresql check-debug check-kernels kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
+.PHONY: FORCE postgresql check-postgresql bench-postgresql check-debug check-kernels kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

@@ -169,7 +169,7 @@ LOCK=0
 # ---- 4. PostgreSQL's own suites ------------------------------------------------
 suites=${REGBUF_PG_SUITES-regress test_aio recovery/013_crash_restart}
 if [ -n "$suites" ]; then
-	printf 'io_method = io_uring\nio_uring_fixed_buffers = on\n' >"$R/temp.conf"
+	printf 'io_method = io_uring\nio_uring_fixed_buffers = on\ndebug_io_direct = data\n' >"$R/temp.conf"
 	chmod 644 "$R/temp.conf"
 	chown -R "$uid:$uid" "$P/obj"
 	# pg_regress takes the settings as --temp-config, the TAP suites
@@ -182,7 +182,7 @@ if [ -n "$suites" ]; then
 	# with CAP_IPC_LOCK: each test server registers all of its shared
 	# buffers (at 8 MiB of memlock 128 MB would not fit)
 	LOCK=1
-	log "meson test: setup, $suites (as uid $uid with CAP_IPC_LOCK, io_method=io_uring, io_uring_fixed_buffers=on)"
+	log "meson test: setup, $suites (as uid $uid with CAP_IPC_LOCK, io_method=io_uring, io_uring_fixed_buffers=on, debug_io_direct=data)"
 	# a server stopped a moment ago may still hold its pins: wait (up to
 	# 30 s) until no process of the user has any
 	settle() {
