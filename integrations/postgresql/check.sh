@@ -12,13 +12,14 @@
 #      READV_FIXED for reads into registered shared buffers;
 #   2. the least RLIMIT_MEMLOCK the rings start with: one LOG line with
 #      regbuf's reason, same answer;
-#   3. max_connections=1000 (over 1000 rings, CAP_IPC_LOCK), off and on;
-#   4. PostgreSQL's own regression suite, its AIO tests (test_aio) and its
+#   3. the setting with io_method=worker: one LOG line that it does nothing;
+#   4. max_connections=1000 (over 1000 rings, CAP_IPC_LOCK), off and on;
+#   5. PostgreSQL's own regression suite, its AIO tests (test_aio) and its
 #      crash-restart test (recovery/013_crash_restart: shared memory made
 #      again, registered again) with io_method=io_uring and
 #      io_uring_fixed_buffers=on, as uid 65534 with CAP_IPC_LOCK.
 #
-# Results: build-pg/check.txt (REGBUF_PG_SUITES="" skips step 4).
+# Results: build-pg/check.txt (REGBUF_PG_SUITES="" skips step 5).
 set -e
 top=$(cd "$(dirname "$0")/../.." && pwd)
 P=$top/build-pg
@@ -152,7 +153,17 @@ else
 	bad "the server does not start with io_uring at this machine's RLIMIT_MEMLOCK"
 fi
 
-# ---- 3. start-up with max_connections=1000 -----------------------------------
+# ---- 3. the setting without io_method=io_uring: said, and nothing else -----
+: >"$R/server.log"
+as_user pg_ctl -D "$D" -l "$R/server.log" -w -t 120 -o "$common -c io_method=worker -c io_uring_fixed_buffers=on" start >/dev/null
+got=$(psql_q "$Q")
+stop
+l=$(grep -m1 'io_uring_fixed_buffers' "$R/server.log" | sed 's/^.*LOG: *//')
+[ "$got" = "$want" ] || bad "io_method=worker: answer $got"
+case "$l" in *"has no effect unless"*) ;; *) bad "io_method=worker: no LOG line that the setting does nothing: $l" ;; esac
+res "io_method=worker, io_uring_fixed_buffers=on: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); LOG: $l"
+
+# ---- 4. max_connections=1000 ----------------------------------------------------
 # over 1000 rings: their own memory alone passes 8 MiB of RLIMIT_MEMLOCK
 # from 6.13, so this runs with CAP_IPC_LOCK
 LOCK=1
@@ -166,7 +177,7 @@ for setting in off on; do
 done
 LOCK=0
 
-# ---- 4. PostgreSQL's own suites ------------------------------------------------
+# ---- 5. PostgreSQL's own suites ------------------------------------------------
 suites=${REGBUF_PG_SUITES-regress test_aio recovery/013_crash_restart}
 if [ -n "$suites" ]; then
 	printf 'io_method = io_uring\nio_uring_fixed_buffers = on\ndebug_io_direct = data\n' >"$R/temp.conf"
