@@ -16,34 +16,14 @@
 # Results: build-pg/bench.txt. Timings on a shared machine: compare the
 # ratios of one run.
 set -e
-top=$(cd "$(dirname "$0")/../.." && pwd)
-P=$top/build-pg
-uid=${REGBUF_UNPRIV_UID:-65534}
-R=$P/bench
-out=$P/bench.txt
+PG_RUN=bench
+PG_PORT=54330
 rounds=${REGBUF_PG_ROUNDS:-5}
-[ "$(id -u)" -eq 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
-[ -f "$P/obj/build.ninja" ] || { echo "bench.sh: build first (integrations/postgresql/build.sh)" >&2; exit 1; }
-meson install -C "$P/obj" --quiet >/dev/null
-B=$P/inst/bin
-rm -rf "$R"
-mkdir -p "$R"
-chown "$uid:$uid" "$R"
-: >"$out"
-ulimit -n "$(ulimit -Hn)"
-res() { echo "$*" | tee -a "$out"; }
-as_user() {
-	setpriv --reuid="$uid" --regid="$uid" --clear-groups \
-		--inh-caps=-all,+ipc_lock --ambient-caps=+ipc_lock \
-		env HOME="$R" PGHOST="$R" PGPORT=54330 PATH="$B:/usr/local/bin:/usr/bin:/bin" "$@"
-}
-D=$R/data
-as_user initdb -D "$D" -A trust --no-sync -E UTF8 --locale=C >"$R/initdb.log" 2>&1
-as_user touch "$R/server.log" # the server writes it
-common="-c listen_addresses= -c unix_socket_directories=$R -c port=54330 -c io_method=io_uring"
-start() { as_user pg_ctl -D "$D" -l "$R/server.log" -w -t 300 -o "$common $*" start >/dev/null; }
-stop() { as_user pg_ctl -D "$D" -m fast -w stop >/dev/null; }
-psql_q() { as_user psql -X -A -t -q -d postgres -c "$1"; }
+. "$(dirname "$0")/cluster.sh"
+out=$P/bench.txt
+PG_SETTINGS="-c listen_addresses= -c unix_socket_directories=$R -c port=$PG_PORT -c io_method=io_uring"
+LOCK=1
+pg_init
 detail() { grep -A1 'shared buffers for io_uring' "$R/server.log" | tail -n1 | sed 's/^.*DETAIL: *//'; }
 
 # ---- start-up -----------------------------------------------------------------

@@ -21,40 +21,15 @@
 #
 # Results: build-pg/check.txt (REGBUF_PG_SUITES="" skips step 5).
 set -e
-top=$(cd "$(dirname "$0")/../.." && pwd)
-P=$top/build-pg
-uid=${REGBUF_UNPRIV_UID:-65534}
-R=$P/run
+PG_RUN=run
+PG_PORT=54329
+. "$(dirname "$0")/cluster.sh"
 out=$P/check.txt
-[ "$(id -u)" -eq 0 ] || { echo "check.sh: run as root: it runs the server as uid $uid and reads tracefs" >&2; exit 1; }
-[ -f "$P/obj/build.ninja" ] || { echo "check.sh: build first (integrations/postgresql/build.sh)" >&2; exit 1; }
+PG_SETTINGS="-c listen_addresses= -c unix_socket_directories=$R -c port=$PG_PORT -c io_method=io_uring -c debug_io_direct=data -c shared_buffers=128MB"
 log() { echo "== $*" >&2; }
 fails=0
-res() { echo "$*" | tee -a "$out"; }
 bad() { res "FAIL: $*"; fails=$((fails + 1)); }
-
-meson install -C "$P/obj" --quiet >/dev/null
-B=$P/inst/bin
-rm -rf "$R"
-mkdir -p "$R"
-chown "$uid:$uid" "$R"
-: >"$out"
-ulimit -n "$(ulimit -Hn)"
-# as uid 65534, no capabilities (or CAP_IPC_LOCK with LOCK=1)
-as_user() {
-	if [ "${LOCK:-0}" = 1 ]; then caps="--inh-caps=-all,+ipc_lock --ambient-caps=+ipc_lock"; else caps="--inh-caps=-all"; fi
-	setpriv --reuid="$uid" --regid="$uid" --clear-groups $caps \
-		env HOME="$R" PGHOST="$R" PGPORT=54329 PATH="$B:/usr/local/bin:/usr/bin:/bin" "$@"
-}
-D=$R/data
-as_user initdb -D "$D" -A trust --no-sync -E UTF8 --locale=C >"$R/initdb.log" 2>&1 ||
-	{ tail "$R/initdb.log" >&2; exit 1; }
-common="-c listen_addresses= -c unix_socket_directories=$R -c port=54329 -c io_method=io_uring -c debug_io_direct=data -c shared_buffers=128MB"
-start() { # extra settings...
-	as_user pg_ctl -D "$D" -l "$R/server.log" -w -t 120 -o "$common $*" start >/dev/null
-}
-stop() { as_user pg_ctl -D "$D" -m fast -w stop >/dev/null; }
-psql_q() { as_user psql -X -A -t -q -d postgres -c "$1"; }
+pg_init
 # the table: 48 MiB of rows, and the answer every run must give
 start -c io_uring_fixed_buffers=off
 psql_q "CREATE TABLE t AS SELECT g AS id, md5(g::text) || repeat('x', 120) AS v FROM generate_series(1, 300000) g" >/dev/null
@@ -135,14 +110,14 @@ LOCK=0
 L=$(as_user sh -c 'ulimit -l')
 last=
 while [ "$L" -gt 0 ]; do
-	as_user sh -c "ulimit -l $L && exec pg_ctl -D '$D' -l '$R/server.log' -w -t 60 -o '$common -c io_uring_fixed_buffers=off' start" >/dev/null 2>&1 || break
+	as_user sh -c "ulimit -l $L && exec pg_ctl -D '$D' -l '$R/server.log' -w -t 60 -o '$PG_SETTINGS -c io_uring_fixed_buffers=off' start" >/dev/null 2>&1 || break
 	stop
 	last=$L
 	L=$((L - 256))
 done
 if [ -n "$last" ]; then
 	: >"$R/server.log"
-	as_user sh -c "ulimit -l $last && exec pg_ctl -D '$D' -l '$R/server.log' -w -t 60 -o '$common -c io_uring_fixed_buffers=on' start" >/dev/null
+	as_user sh -c "ulimit -l $last && exec pg_ctl -D '$D' -l '$R/server.log' -w -t 60 -o '$PG_SETTINGS -c io_uring_fixed_buffers=on' start" >/dev/null
 	got=$(psql_q "$Q")
 	l=$(fixed_line)
 	stop
@@ -155,7 +130,7 @@ fi
 
 # ---- 3. the setting without io_method=io_uring: said, and nothing else -----
 : >"$R/server.log"
-as_user pg_ctl -D "$D" -l "$R/server.log" -w -t 120 -o "$common -c io_method=worker -c io_uring_fixed_buffers=on" start >/dev/null
+as_user pg_ctl -D "$D" -l "$R/server.log" -w -t 120 -o "$PG_SETTINGS -c io_method=worker -c io_uring_fixed_buffers=on" start >/dev/null
 got=$(psql_q "$Q")
 stop
 l=$(grep -m1 'io_uring_fixed_buffers' "$R/server.log" | sed 's/^.*LOG: *//')
