@@ -64,7 +64,11 @@ fixed_line() {
 # at this machine's RLIMIT_MEMLOCK with 128 MB of shared buffers (more than
 # it allows: nothing is registered, the LOG says why), with 4 MB (fits),
 # and with CAP_IPC_LOCK and 128 MB
-for mode in limit:128MB:no limit:4MB:yes ipc_lock:128MB:yes; do
+# (a machine whose limit covers 128 MB registers it at the limit too)
+lim=$(as_user sh -c 'ulimit -l')
+big=no
+[ "$lim" = unlimited ] || [ "$lim" -ge 140000 ] && big=yes
+for mode in limit:128MB:$big limit:4MB:yes ipc_lock:128MB:yes; do
 	IFS=: read -r who sb expect <<EOM
 $mode
 EOM
@@ -108,6 +112,8 @@ LOCK=0
 # server needs some to start at all with io_method=io_uring: find the
 # least (256 KiB steps, the setting off), then start there with it on.
 L=$(as_user sh -c 'ulimit -l')
+case $L in unlimited | *[!0-9]*) L=8192 ;; esac
+[ "$L" -le 65536 ] || L=65536
 last=
 while [ "$L" -gt 0 ]; do
 	as_user sh -c "ulimit -l $L && exec pg_ctl -D '$D' -l '$R/server.log' -w -t 60 -o '$PG_SETTINGS -c io_uring_fixed_buffers=off' start" >/dev/null 2>&1 || break
