@@ -72,31 +72,26 @@ void ps_advice(const struct ps_snap *s, void (*fn)(void *, const char *),
 			once += p->ranges[r].charge;
 			each += p->ranges[r].charge * p->ranges[r].rings;
 		}
+		/* What VmPin says of the process's ranges in several rings:
+		 * charged in each ring, or once (cloned: nothing to advise) */
+		bool told = p->vmpin && once != each;
+		bool in_each = told && p->vmpin + (4 << 10) >= each;
+		bool cloned = told && !in_each && p->vmpin <= once + (4 << 10);
+
 		for (uint32_t r = 0; r < p->nr_ranges; r++) {
 			const struct ps_range *g = &p->ranges[r];
 			bool mixed;
 
-			if (g->rings > 1) {
-				const char *seen =
-					!g->charge || !p->vmpin || once == each
-						? ""
-					: p->vmpin + (4 << 10) >= each
-						? "; VmPin shows it charged in each ring"
-					: p->vmpin <= once + (4 << 10)
-						? "; VmPin shows it charged once (cloned)"
-						: "";
-
-				/* VmPin says every range is charged once:
-				 * cloned already, nothing to advise */
-				if (strstr(seen, "cloned"))
-					continue;
+			if (g->rings > 1 && !(g->charge && cloned))
 				emit(fn, arg,
 				     "pid %d (%s): %s at 0x%llx is registered in %u rings: cloning the table (IORING_REGISTER_CLONE_BUFFERS, 6.12+) pins it once instead of %u times, and from 6.14 charges it once%s",
 				     (int)p->pid, p->comm,
 				     rb_fmt_size(g->len, a, sizeof(a)),
 				     (unsigned long long)g->addr, g->rings,
-				     g->rings, seen);
-			}
+				     g->rings,
+				     g->charge && in_each
+					     ? "; VmPin shows it charged in each ring"
+					     : "");
 			/* Mixed folio sizes: as one buffer, a bio_vec per
 			 * 4 KiB page (and before 7.2 a rescan per huge
 			 * folio); the plan's cut at each change of size
