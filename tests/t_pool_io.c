@@ -203,34 +203,46 @@ static void reap_chain(struct io_uring *ring, int n)
 	}
 }
 
-/* I/O over a range that spans three 2 MiB slots: linked SQEs, one per
- * slot, in order, every byte checked. */
-static void span_io(void)
+/* Four slots of S = 2 MiB of 4 KiB pages, or of what RLIMIT_MEMLOCK
+ * leaves, attached to a new ring at first_slot: the pool, S in *slot. */
+static struct regbuf_pool *four_slots(struct io_uring *ring,
+				      unsigned first_slot, uint64_t *slot)
 {
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
-	struct io_uring ring;
-	char *base;
-	/* four slots of S = 2 MiB, or of what RLIMIT_MEMLOCK leaves */
 	uint64_t size = t_fit_n(8 << 20, 2 << 20, 1 << 20, 0, t_charges(1));
-	uint64_t S = size / 4;
-	size_t len = 2 * S + 8192;
-	int fd, n, first_slot = 5;
 
 	regbuf_pool_opts_init(&o);
 	o.size = size;
 	o.backing = REGBUF_BACKING_PAGES;
-	o.max_slot_size = S;
+	o.max_slot_size = size / 4;
 	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
-	CHECK_EQ(io_uring_queue_init(8, &ring, 0), 0);
-	CHECK(regbuf_pool_attach(p, ring.ring_fd, (unsigned)first_slot) > 0);
+	CHECK_EQ(io_uring_queue_init(8, ring, 0), 0);
+	CHECK(regbuf_pool_attach(p, ring->ring_fd, first_slot) > 0);
+	*slot = size / 4;
+	return p;
+}
+
+/* I/O over a range that spans three 2 MiB slots: linked SQEs, one per
+ * slot, in order, every byte checked. */
+static void span_io(void)
+{
+	struct regbuf_pool *p;
+	struct io_uring ring;
+	char *base;
+	uint64_t S;
+	size_t len;
+	int fd, n, first_slot = 5;
+
+	p = four_slots(&ring, (unsigned)first_slot, &S);
+	len = 2 * S + 8192;
 	base = regbuf_pool_base(p);
 	fd = t_open_direct(8 << 20);
 	t_fill(base + S / 2 - 4096, len, 77);
 	n = regbuf_prep_rw_span(&ring, p, 1, fd, base + S / 2 - 4096, len,
 				1 << 20, (unsigned)first_slot, 1);
 	reap_chain(&ring, n);
-	memset(base, 0, size);
+	memset(base, 0, regbuf_pool_size(p));
 	n = regbuf_prep_rw_span(&ring, p, 0, fd, base + S + 4096, len, 1 << 20,
 				(unsigned)first_slot, 2);
 	reap_chain(&ring, n);
@@ -272,18 +284,12 @@ static void iov_io(bool vec)
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p, *plain;
 	struct io_uring ring;
-	uint64_t size = t_fit_n(8 << 20, 2 << 20, 1 << 20, 0, t_charges(1));
-	uint64_t S = size / 4;
+	uint64_t S, size;
 	char *base, *heap;
 	int fd;
 
-	regbuf_pool_opts_init(&o);
-	o.size = size;
-	o.backing = REGBUF_BACKING_PAGES;
-	o.max_slot_size = S;
-	CHECK_EQ(regbuf_pool_create(&o, &p), 0);
-	CHECK_EQ(io_uring_queue_init(8, &ring, 0), 0);
-	CHECK(regbuf_pool_attach(p, ring.ring_fd, 3) > 0);
+	p = four_slots(&ring, 3, &S);
+	size = 4 * S;
 	base = regbuf_pool_base(p);
 	fd = t_open_direct(8 << 20);
 	t_fill(base, 65536, 5);
@@ -334,6 +340,8 @@ static void iov_io(bool vec)
 	CHECK_EQ(regbuf_pool_detach(p, ring.ring_fd), 0);
 	CHECK(run_iov(&ring, p, 0, fd, &one, 1, vec, 1) < 0);
 	/* memory that is not registered: -EXDEV, plain I/O */
+	regbuf_pool_opts_init(&o);
+	o.backing = REGBUF_BACKING_PAGES;
 	o.flags = REGBUF_POOL_NO_REGISTER;
 	o.size = 2 << 20;
 	CHECK_EQ(regbuf_pool_create(&o, &plain), 0);
