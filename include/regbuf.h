@@ -54,8 +54,9 @@ const char *regbuf_last_error(void);
 enum regbuf_io_uring_state {
 	REGBUF_IO_URING_AVAILABLE = 0,
 	REGBUF_IO_URING_DISABLED = 1, /* kernel.io_uring_disabled */
-	REGBUF_IO_URING_BLOCKED = 2,  /* seccomp / LSM refused io_uring_setup */
-	REGBUF_IO_URING_ABSENT = 3,   /* ENOSYS: kernel without io_uring */
+	/* seccomp / LSM refused io_uring_setup or io_uring_register */
+	REGBUF_IO_URING_BLOCKED = 2,
+	REGBUF_IO_URING_ABSENT = 3, /* ENOSYS: kernel without io_uring */
 };
 
 /* Feature bits, each found by a probe (coalesce: by kernel version). */

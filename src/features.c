@@ -135,7 +135,7 @@ static bool probe_pagemap_scan(void)
 	return ret >= 0;
 }
 
-static void classify_refusal(int err)
+static void classify_refusal(const char *call, int err)
 {
 	long disabled = read_long("/proc/sys/kernel/io_uring_disabled", 0);
 
@@ -144,6 +144,13 @@ static void classify_refusal(int err)
 		feats.io_uring = REGBUF_IO_URING_ABSENT;
 		snprintf(feats.why, sizeof(feats.why),
 			 "this kernel has no io_uring (ENOSYS)");
+	} else if (strcmp(call, "io_uring_setup")) {
+		/* io_uring_disabled refuses io_uring_setup only */
+		feats.io_uring = REGBUF_IO_URING_BLOCKED;
+		snprintf(
+			feats.why, sizeof(feats.why),
+			"rings can be created but %s is refused with %s (a seccomp profile or an LSM): nothing can be registered",
+			call, strerror(-err));
 	} else if (err == -EPERM && disabled == 2) {
 		feats.io_uring = REGBUF_IO_URING_DISABLED;
 		snprintf(feats.why, sizeof(feats.why),
@@ -157,8 +164,8 @@ static void classify_refusal(int err)
 		feats.io_uring = REGBUF_IO_URING_BLOCKED;
 		snprintf(
 			feats.why, sizeof(feats.why),
-			"io_uring_setup refused with %s (a seccomp profile such as Docker's default, or an LSM)",
-			strerror(-err));
+			"%s refused with %s (a seccomp profile such as Docker's default, or an LSM)",
+			call, strerror(-err));
 	}
 }
 
@@ -273,7 +280,7 @@ static void probe_all(void)
 {
 	struct io_uring_params p;
 	struct utsname u;
-	int fd, maj = 0, min = 0;
+	int fd, ret, maj = 0, min = 0;
 
 	feats.struct_size = sizeof(feats);
 	if (!rb_uname(&u)) {
@@ -291,7 +298,16 @@ static void probe_all(void)
 	memset(&p, 0, sizeof(p));
 	fd = rb_uring_setup(1, &p);
 	if (fd < 0) {
-		classify_refusal(fd);
+		classify_refusal("io_uring_setup", fd);
+		return;
+	}
+	/* A filter may let io_uring_setup through and refuse
+	 * io_uring_register, which is all regbuf needs. Let through, a
+	 * PROBE into NULL is -EFAULT. */
+	ret = rb_uring_register(fd, IORING_REGISTER_PROBE, NULL, 0);
+	if (ret == -EPERM || ret == -EACCES) {
+		rb_close(fd);
+		classify_refusal("io_uring_register", ret);
 		return;
 	}
 	feats.io_uring = REGBUF_IO_URING_AVAILABLE;

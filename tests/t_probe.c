@@ -26,13 +26,13 @@ static int kver(void)
 	return a * 1000 + b;
 }
 
-static void block_io_uring(void)
+/* Fail system call nr with EPERM in this process and its children. */
+static void block_io_uring(unsigned nr)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 425 /* io_uring_setup */, 0,
-			 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -43,9 +43,14 @@ static void block_io_uring(void)
 		_exit(T_SKIP);
 }
 
-/* sysctl: 1 = io_uring disabled by kernel.io_uring_disabled=2 */
-static int blocked_child(int sysctl)
+enum how { SECCOMP_SETUP, SYSCTL, SECCOMP_REGISTER };
+
+/* SYSCTL: io_uring disabled by kernel.io_uring_disabled=2; SECCOMP_*: a
+ * filter refuses io_uring_setup (Docker's profile), or lets rings be
+ * created and refuses io_uring_register. */
+static int blocked_child(enum how how)
 {
+	int sysctl = how == SYSCTL;
 	struct regbuf_features f = {.struct_size = sizeof(f)};
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
@@ -54,13 +59,17 @@ static int blocked_child(int sysctl)
 	char cmd[512], out[4096] = "";
 	FILE *pp;
 
-	if (!sysctl)
-		block_io_uring();
+	if (how != SYSCTL)
+		block_io_uring(how == SECCOMP_SETUP
+				       ? 425 /* io_uring_setup */
+				       : 427 /* io_uring_register */);
 	CHECK_EQ(regbuf_features_get(&f), 0);
 	CHECK_EQ(f.io_uring,
 		 sysctl ? REGBUF_IO_URING_DISABLED : REGBUF_IO_URING_BLOCKED);
 	CHECK_EQ(f.io_uring_errno, EPERM);
 	CHECK(strstr(f.why, sysctl ? "io_uring_disabled" : "seccomp"));
+	if (how == SECCOMP_REGISTER)
+		CHECK(strstr(f.why, "io_uring_register is refused"));
 	/* The pool degrades to plain aligned memory. */
 	regbuf_pool_opts_init(&o);
 	o.size = 4 << 20;
@@ -158,13 +167,23 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	if (argc == 2 && !strcmp(argv[1], "--disabled-child"))
-		return blocked_child(1);
+		return blocked_child(SYSCTL);
 	/* The child probes from scratch: fork before this process caches
 	 * its own probe results. */
-	pid = fork();
-	CHECK(pid >= 0);
-	if (!pid)
-		_exit(blocked_child(0));
+	for (int how = SECCOMP_SETUP; how <= SECCOMP_REGISTER; how += 2) {
+		pid = fork();
+		CHECK(pid >= 0);
+		if (!pid)
+			_exit(blocked_child(how));
+		CHECK_EQ(waitpid(pid, &st, 0), pid);
+		CHECK(WIFEXITED(st));
+		if (WEXITSTATUS(st) == T_SKIP)
+			t_skip("cannot install a seccomp filter here");
+		CHECK_EQ(WEXITSTATUS(st), 0);
+		printf("seccomp refusing %s: reported as blocked; pool degraded\n",
+		       how == SECCOMP_SETUP ? "io_uring_setup"
+					    : "io_uring_register");
+	}
 	CHECK_EQ(regbuf_features_get(&f), 0);
 	/* Bad sizes are refused, nothing else read. */
 	{
@@ -212,12 +231,6 @@ int main(int argc, char **argv)
 		CHECK(regbuf_feature_name(1ULL << i));
 	CHECK(!regbuf_feature_name(3));
 
-	CHECK_EQ(waitpid(pid, &st, 0), pid);
-	CHECK(WIFEXITED(st));
-	if (WEXITSTATUS(st) == T_SKIP)
-		t_skip("cannot install a seccomp filter here");
-	CHECK_EQ(WEXITSTATUS(st), 0);
-	printf("seccomp-blocked io_uring reported as blocked; pool degraded\n");
 	sysctl_disabled();
 	return 0;
 }
