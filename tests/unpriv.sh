@@ -29,6 +29,6 @@ cd "$d"
 rc=0
 setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all \
 	--bounding-set=-all env -i PATH="$PATH" HOME="$d" LANG=C \
-	${REGBUF_TEST_ONLY:+REGBUF_TEST_ONLY=$REGBUF_TEST_ONLY} \
+	${REGBUF_TEST_ONLY:+"REGBUF_TEST_ONLY=$REGBUF_TEST_ONLY"} \
 	tests/run.sh build || rc=$?
 exit $rc
