@@ -120,16 +120,21 @@ struct regbuf_machine {
 	int32_t numa_nodes;
 	int32_t online_cpus;
 	uint32_t reserved0;
-	/* Bytes of registered memory already charged to this user's
-	 * memlock limit: the VmPin of every process of this real uid that
-	 * /proc lets us read (UINT64_MAX: /proc unreadable). Rings' own
-	 * SQ/CQ memory (a few pages each, 6.13+) counts too but is not in
-	 * VmPin. */
+	/* Bytes already charged to this user's memlock limit: the VmPin of
+	 * every process of this real uid that /proc lets us read, plus
+	 * memlock_rings (UINT64_MAX: /proc unreadable). */
 	uint64_t memlock_used;
 	/* What the next registration may charge: memlock_limit less
 	 * memlock_used; UINT64_MAX when the limit is not enforced
 	 * (unlimited, or CAP_IPC_LOCK). */
 	uint64_t memlock_room;
+	/* From 6.13 the kernel charges every ring's own SQ/CQ memory to the
+	 * same limit without showing it in VmPin: an estimate of it over
+	 * the user's nr_rings rings (from their fdinfo; 0 before 6.13, or
+	 * when the limit is not enforced). */
+	uint64_t memlock_rings;
+	uint32_t nr_rings;
+	uint32_t reserved1;
 };
 
 /* Read the machine's current state (not cached). */

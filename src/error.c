@@ -6,7 +6,7 @@
 
 #include "base.h"
 
-static __thread char last_error[320];
+static __thread char last_error[512];
 
 RB_EXPORT const char *regbuf_last_error(void)
 {

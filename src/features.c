@@ -18,10 +18,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "probe.h"
+#include "ringmem.h"
 #include "sys.h"
 
 static struct regbuf_features feats;
@@ -192,25 +194,118 @@ static long vmpin_kb(void)
 	return status_field(buf, "VmPin");
 }
 
+/* The value of a hexadecimal "Field:\t0x..." line of an fdinfo file. */
+static long hex_field(const char *text, const char *field)
+{
+	size_t n = strlen(field);
+
+	for (const char *p = text; p; p = strchr(p, '\n')) {
+		p += *p == '\n';
+		if (!strncmp(p, field, n) && p[n] == ':')
+			return strtol(p + n + 1, NULL, 16);
+	}
+	return -1;
+}
+
+/* Rings seen so far, by inode: a ring inherited over fork() or passed
+ * over a socket is open in several processes and charged once. Outside
+ * the heap's fault seam, as the reads are outside the syscalls'. */
+struct ring_set {
+	unsigned long *ino;
+	unsigned nr, cap;
+	uint64_t bytes;
+};
+
+static bool ring_seen(struct ring_set *rs, unsigned long ino)
+{
+	for (unsigned i = 0; i < rs->nr; i++)
+		if (rs->ino[i] == ino)
+			return true;
+	if (rs->nr == rs->cap) {
+		unsigned cap = rs->cap ? rs->cap * 2 : 64;
+		unsigned long *n = realloc(rs->ino, cap * sizeof(*n));
+
+		if (!n)
+			return false; /* counted, perhaps twice */
+		rs->ino = n;
+		rs->cap = cap;
+	}
+	rs->ino[rs->nr++] = ino;
+	return false;
+}
+
+/* The io_uring rings among process pid's fds, and their own memory.
+ * Outside the fault seam: a failure means no ring seen there. */
+static void process_rings(const char *pid, struct ring_set *rs)
+{
+	char dents[4096], path[600], link[64], info[2048];
+	int dfd;
+	long n;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dfd, dents, sizeof(dents))) > 0) {
+		for (long off = 0; off < n;) {
+			const struct dirent64 *d = (void *)(dents + off);
+			ssize_t len;
+			long sq, cq;
+
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			len = readlinkat(dfd, d->d_name, link,
+					 sizeof(link) - 1);
+			if (len <= 0)
+				continue;
+			link[len] = 0;
+			if (strcmp(link, "anon_inode:[io_uring]"))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid,
+				 d->d_name);
+			if (rb_read_file_quiet(path, info, sizeof(info)) <= 0)
+				continue;
+			sq = hex_field(info, "SqMask");
+			cq = hex_field(info, "CqMask");
+			if (sq < 0 || cq < 0 ||
+			    ring_seen(rs,
+				      (unsigned long)status_field(info, "ino")))
+				continue;
+			rs->bytes += rb_ring_own_charge(
+				(unsigned)sq + 1, (unsigned)cq + 1,
+				(uint64_t)rb_page_size());
+		}
+	}
+	close(dfd);
+}
+
 /*
  * What io_uring has charged to this user's RLIMIT_MEMLOCK, as far as /proc
  * shows: the sum of VmPin over the processes of this real uid that this
  * process can read (a ring charges both its creator's user and its mm).
- * Processes hidden from us (hidepid) are not counted. Reads every status
- * file of /proc: for pool creation, not for hot paths. Only the first read
- * goes through the fault seam: every later one fails the same way (the
- * process is skipped), and counting each would make fault tests quadratic
- * in the number of processes.
+ * With rings, also the rings' own SQ/CQ memory, which the kernel charges
+ * to the same limit from 6.13 without showing it in VmPin: estimated from
+ * each ring's fdinfo. Processes hidden from us (hidepid) are not counted.
+ * Reads every status file of /proc: for pool creation, not for hot paths.
+ * Only the first read goes through the fault seam: every later one fails
+ * the same way (the process is skipped), and counting each would make
+ * fault tests quadratic in the number of processes.
  */
-int rb_user_pinned(uint64_t *bytes)
+int rb_user_charge(uint64_t *pinned, uint64_t *rings, unsigned *nr_rings)
 {
 	char dents[4096], status[4096], path[300];
 	long uid = (long)getuid();
+	struct ring_set rs = {0};
 	uint64_t kib = 0;
 	bool seam = true;
 	ssize_t n;
-	int fd = rb_open("/proc", O_RDONLY | O_DIRECTORY);
+	int fd;
 
+	rb_features(); /* the kernel version */
+	if (!rb_ring_own_charged(kver))
+		rings = NULL; /* the rings' memory is not charged there */
+	fd = rb_open("/proc", O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return fd;
 	while ((n = rb_getdents(fd, dents, sizeof(dents))) > 0) {
@@ -233,13 +328,25 @@ int rb_user_pinned(uint64_t *bytes)
 				continue;
 			pin = status_field(status, "VmPin");
 			kib += pin > 0 ? (uint64_t)pin : 0;
+			if (rings)
+				process_rings(d->d_name, &rs);
 		}
 	}
 	rb_close(fd);
+	free(rs.ino);
 	if (n < 0)
 		return (int)n;
-	*bytes = kib << 10;
+	*pinned = kib << 10;
+	if (rings)
+		*rings = rs.bytes;
+	if (nr_rings)
+		*nr_rings = rs.nr;
 	return 0;
+}
+
+int rb_user_pinned(uint64_t *bytes)
+{
+	return rb_user_charge(bytes, NULL, NULL);
 }
 
 /* Does registering as a CAP_IPC_LOCK process leave VmPin alone? One page,
@@ -506,8 +613,17 @@ RB_EXPORT int regbuf_machine_get(struct regbuf_machine *user)
 	}
 	m->memlock_limit = rb_memlock_limit();
 	m->cap_ipc_lock = rb_cap_ipc_lock();
-	if (rb_user_pinned(&m->memlock_used))
-		m->memlock_used = UINT64_MAX;
+	{
+		bool enforced =
+			!m->cap_ipc_lock && m->memlock_limit != UINT64_MAX;
+
+		if (rb_user_charge(&m->memlock_used,
+				   enforced ? &m->memlock_rings : NULL,
+				   &m->nr_rings))
+			m->memlock_used = UINT64_MAX;
+		else
+			m->memlock_used += m->memlock_rings;
+	}
 	if (m->cap_ipc_lock || m->memlock_limit == UINT64_MAX)
 		m->memlock_room = UINT64_MAX;
 	else if (m->memlock_used < m->memlock_limit)

@@ -181,6 +181,9 @@ int rb_plan_append(struct regbuf_pool *p, unsigned first_chunk);
  * memory (UINT64_MAX where the limit is not enforced). */
 struct rb_budget {
 	uint64_t limit, used, room;
+	/* of used: the estimated own memory of the user's nr_rings rings */
+	uint64_t rings;
+	unsigned nr_rings;
 	bool enforced;
 };
 void rb_registry_budget(struct rb_budget *b);

@@ -20,6 +20,10 @@ uint64_t rb_memlock_limit(void);
 bool rb_cap_ipc_lock(void);
 /* Bytes charged to this user's RLIMIT_MEMLOCK as /proc shows them. */
 int rb_user_pinned(uint64_t *bytes);
+/* The same, and (rings not NULL; 6.13+, else 0) an estimate of the own
+ * SQ/CQ memory of the user's nr_rings io_uring rings, charged to the same
+ * limit but not shown in VmPin. */
+int rb_user_charge(uint64_t *pinned, uint64_t *rings, unsigned *nr_rings);
 /* Will the kernel charge pinned memory of a ring this process creates now
  * (to RLIMIT_MEMLOCK and VmPin)? Not on 7.2+ with CAP_IPC_LOCK. */
 static inline bool rb_pin_charged(void)

@@ -421,6 +421,94 @@ static void partial_hidden_charge(void)
 	munmap(mem, len);
 }
 
+/*
+ * From 6.13 the rings' own memory is charged unseen: regbuf_machine_get()
+ * counts it from the rings' fdinfo, once per ring however many processes
+ * hold it (a forked child shares every fd), and a pool refused at a
+ * lowered RLIMIT_MEMLOCK names a limit at which the same pool registers.
+ */
+static void ring_charge_advice(void)
+{
+	struct regbuf_machine m0 = REGBUF_STRUCT_INIT(m0),
+			      m1 = REGBUF_STRUCT_INIT(m1),
+			      m2 = REGBUF_STRUCT_INIT(m2);
+	struct regbuf_features f = REGBUF_STRUCT_INIT(f);
+	static struct io_uring rings[64];
+	struct regbuf_pool_opts o;
+	struct regbuf_pool *p;
+	struct rlimit rl0, rl;
+	unsigned n = 0, maj = 0, min = 0;
+	unsigned long long kib = 0;
+	const char *e;
+	int go[2], st;
+	bool charged;
+	pid_t pid;
+
+	regbuf_features_get(&f);
+	sscanf(f.kernel, "%u.%u", &maj, &min);
+	charged = maj * 1000 + min >= 6013;
+	CHECK_EQ(regbuf_machine_get(&m0), 0);
+	while (n < 64 && !io_uring_queue_init(64, &rings[n], 0))
+		n++;
+	CHECK(n > 0);
+	CHECK_EQ(regbuf_machine_get(&m1), 0);
+	if (charged) {
+		/* 64 SQEs and 128 CQEs: a page of each region */
+		CHECK(m1.nr_rings >= m0.nr_rings + n);
+		CHECK(m1.memlock_rings >= m0.memlock_rings + n * 8192ULL);
+		CHECK(m1.memlock_used >= m1.memlock_rings);
+	} else {
+		CHECK_EQ(m1.memlock_rings, 0);
+	}
+	/* a child holding the same rings: the same count */
+	CHECK_EQ(pipe(go), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		char c;
+
+		close(go[1]);
+		_exit(read(go[0], &c, 1) < 0);
+	}
+	close(go[0]);
+	CHECK_EQ(regbuf_machine_get(&m2), 0);
+	close(go[1]);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK_EQ(m2.nr_rings, m1.nr_rings);
+	CHECK_EQ(m2.memlock_rings, m1.memlock_rings);
+	/* refused at 1 MiB, registered at the limit the error names */
+	CHECK_EQ(getrlimit(RLIMIT_MEMLOCK, &rl0), 0);
+	rl = rl0;
+	rl.rlim_cur = 1 << 20;
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	regbuf_pool_opts_init(&o);
+	o.backing = REGBUF_BACKING_PAGES;
+	o.size = 2 << 20;
+	CHECK_EQ(regbuf_pool_create(&o, &p), -ENOMEM);
+	e = strstr(regbuf_last_error(), "ulimit -l ");
+	CHECK(e && sscanf(e, "ulimit -l %llu", &kib) == 1);
+	if (charged)
+		CHECK(strstr(regbuf_last_error(), "io_uring rings"));
+	if (kib << 10 > rl0.rlim_max) {
+		printf("  rings' own memory: the advised %llu KiB is above the "
+		       "hard limit, not tried\n",
+		       kib);
+	} else {
+		rl.rlim_cur = kib << 10;
+		CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+		CHECK_EQ(regbuf_pool_create(&o, &p), 0);
+		regbuf_pool_destroy(p);
+		printf("  rings' own memory: %u rings counted once (%llu KiB), "
+		       "a 2 MiB pool registers at the advised ulimit -l %llu\n",
+		       m1.nr_rings,
+		       (unsigned long long)(m1.memlock_rings >> 10), kib);
+	}
+	fflush(stdout);
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl0), 0);
+	while (n)
+		io_uring_queue_exit(&rings[--n]);
+}
+
 /* The memlock rules as an accounted process at RLIMIT_MEMLOCK limit. */
 static uid_t memlock_child_uid; /* in a child of test_memlock() */
 static int memlock_checks(uint64_t limit)
@@ -486,6 +574,7 @@ static int memlock_checks(uint64_t limit)
 	 * child of its own; main() runs it last in an unprivileged run */
 	if (memlock_child_uid) {
 		t_vmpin_settled(0);
+		ring_charge_advice();
 		partial_hidden_charge();
 	}
 	return 0;
@@ -659,8 +748,10 @@ int main(void)
 		CHECK_EQ(regbuf_machine_get(&m), 0);
 		if (m.memlock_room != UINT64_MAX &&
 		    m.memlock_limit >= (4 << 20) &&
-		    m.memlock_limit <= (16 << 20))
+		    m.memlock_limit <= (16 << 20)) {
+			ring_charge_advice();
 			partial_hidden_charge();
+		}
 	}
 	return 0;
 }

@@ -175,6 +175,8 @@ static void json_info(void)
 		json_null(&j, "room");
 	else
 		json_u64(&j, "room", m.memlock_room);
+	json_u64(&j, "rings", m.memlock_rings);
+	json_u64(&j, "nr_rings", m.nr_rings);
 	json_close(&j, '}');
 	/* null: bounded by memory only */
 	json_obj(&j, "largest_pool");
@@ -266,9 +268,14 @@ void print_info(FILE *o, bool brief)
 			? "unlimited"
 			: rb_fmt_size(m.memlock_limit, a, sizeof(a)),
 		m.cap_ipc_lock ? " (CAP_IPC_LOCK: not enforced)" : "");
-	if (m.memlock_room != UINT64_MAX && m.memlock_used != UINT64_MAX)
+	if (m.memlock_room != UINT64_MAX && m.memlock_used != UINT64_MAX) {
 		fprintf(o, ", %s of it charged to this user now",
 			rb_fmt_size(m.memlock_used, a, sizeof(a)));
+		if (m.nr_rings)
+			fprintf(o, " (about %s the own memory of %u rings)",
+				rb_fmt_size(m.memlock_rings, a, sizeof(a)),
+				m.nr_rings);
+	}
 	fputc('\n', o);
 	fprintf(o, "  %-14s", "largest pool");
 	for (unsigned i = 0; i < 4; i++) {
