@@ -222,13 +222,19 @@ void ps_print_text(const struct ps_snap *s, bool buffers)
 			printf("  %-10s %10s charged, no limit\n", u->name,
 			       rb_fmt_size(u->charged, a, sizeof(a)));
 		else
-			printf("  %-10s %10s charged of %s (%llu%%)\n", u->name,
+			printf("  %-10s %10s charged of %s (%llu%%)", u->name,
 			       rb_fmt_size(u->charged, a, sizeof(a)),
 			       rb_fmt_size(u->limit, b, sizeof(b)),
 			       (unsigned long long)(u->limit
 							    ? u->charged * 100 /
 								      u->limit
 							    : 0));
+		if (u->enforced && u->limit != UINT64_MAX)
+			printf(u->rings_own ? ", about %s of it the own memory "
+					      "of %u rings\n"
+					    : "\n",
+			       rb_fmt_size(u->rings_own, a, sizeof(a)),
+			       u->nr_rings);
 	}
 	printf("\ntotal: %u process(es), %llu ring(s), %llu buffer(s), %s pinned\n",
 	       s->nr_procs, (unsigned long long)rings, (unsigned long long)bufs,
@@ -322,6 +328,8 @@ static void print_json(const struct ps_snap *s)
 		json_int(&j, "uid", u->uid);
 		json_str(&j, "user", u->name);
 		json_u64(&j, "charged", u->charged);
+		json_u64(&j, "rings_own", u->rings_own);
+		json_u64(&j, "nr_rings", u->nr_rings);
 		json_bool(&j, "enforced", u->enforced);
 		if (u->limit == UINT64_MAX)
 			json_null(&j, "limit");
