@@ -4,14 +4,17 @@
 # runs as uid 65534 with CAP_IPC_LOCK (1 GiB does not fit the default
 # memlock):
 #
-#   start-up: shared_buffers=1GB on 2 MiB hugepages (huge_pages=on),
-#     max_connections 100 and 400, the setting off and on: the server's
-#     own registration figures and the postmaster's VmPin;
+#   start-up: shared_buffers 1GB and 4GB on 2 MiB hugepages (huge_pages=on,
+#     reserved for the run when the machine has too few free and given
+#     back after), max_connections 100 and 400, the setting off, on, and
+#     on with debug_io_uring_fixed_buffers_register_each (registered again
+#     in every ring, as without clone): the server's own registration
+#     figures and the postmaster's VmPin;
 #   reads: a sequential scan of a table 8 times shared_buffers (128 MB)
 #     with debug_io_direct=data, the setting off and on alternated
 #     (REGBUF_PG_ROUNDS, 5 each), no parallel workers: the scanning
-#     backend's CPU time (from
-#     its /proc/self/stat, read in SQL) per 8 KiB block read.
+#     backend's CPU time (its run time in ns from /proc/self/schedstat,
+#     read in SQL) per 8 KiB block read.
 #
 # Results: build-pg/bench.txt. Timings on a shared machine: compare the
 # ratios of one run.
@@ -27,22 +30,42 @@ pg_init
 detail() { grep -A1 'shared buffers for io_uring' "$R/server.log" | tail -n1 | sed 's/^.*DETAIL: *//'; }
 
 # ---- start-up -----------------------------------------------------------------
-free2m=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
-if [ "$free2m" -ge 540 ]; then
+H=/sys/kernel/mm/hugepages/hugepages-2048kB
+nr0=$(cat $H/nr_hugepages)
+trap 'echo "$nr0" >$H/nr_hugepages' EXIT
+for sb in 1 4; do
+	# shared buffers and the rest of the main shared memory segment
+	need=$((sb * 512 + 100))
+	free2m=$(cat $H/free_hugepages)
+	[ "$free2m" -ge "$need" ] || echo $(($(cat $H/nr_hugepages) + need - free2m)) >$H/nr_hugepages
+	free2m=$(cat $H/free_hugepages)
+	if [ "$free2m" -lt "$need" ]; then
+		res "start-up, shared_buffers=${sb}GB: $free2m free 2 MiB hugepages, $need needed: not run"
+		continue
+	fi
+	# one start first, not counted: the first registration after the
+	# pages were reserved also faults memory in below this machine
+	start -c shared_buffers=${sb}GB -c huge_pages=on -c io_uring_fixed_buffers=on
+	stop
 	for mc in 100 400; do
-		for setting in off on; do
+		for setting in off on each; do
 			: >"$R/server.log"
-			start -c shared_buffers=1GB -c huge_pages=on -c max_connections=$mc -c io_uring_fixed_buffers=$setting
+			case $setting in
+			each) opt="-c io_uring_fixed_buffers=on -c debug_io_uring_fixed_buffers_register_each=on" ;;
+			*) opt="-c io_uring_fixed_buffers=$setting" ;;
+			esac
+			t0=$(date +%s%N)
+			start -c shared_buffers=${sb}GB -c huge_pages=on -c max_connections=$mc $opt
+			t1=$(date +%s%N)
 			pm=$(head -n1 "$D/postmaster.pid")
 			pin=$(awk '/^VmPin:/ { print $2 }' /proc/$pm/status)
 			rings=$(ls -l /proc/$pm/fd 2>/dev/null | grep -c 'anon_inode:\[io_uring\]')
-			res "start-up, shared_buffers=1GB on 2 MiB pages, max_connections=$mc, io_uring_fixed_buffers=$setting: $rings rings, postmaster VmPin $pin kB$([ $setting = on ] && echo "; $(detail)")"
+			res "start-up, shared_buffers=${sb}GB on 2 MiB pages, max_connections=$mc, $setting: $rings rings, pg_ctl start $(((t1 - t0) / 1000000)) ms, postmaster VmPin $pin kB$([ $setting = off ] || echo "; $(detail)")"
 			stop
 		done
 	done
-else
-	res "start-up: $free2m free 2 MiB hugepages, 540 needed for shared_buffers=1GB: not run"
-fi
+done
+echo "$nr0" >$H/nr_hugepages
 
 # ---- reads ----------------------------------------------------------------------
 start -c shared_buffers=128MB
@@ -52,23 +75,35 @@ psql_q "VACUUM (FREEZE) big" >/dev/null
 blocks=$(psql_q "SELECT pg_relation_size('big') / 8192")
 stop
 res "reads: table big, $blocks blocks of 8 KiB ($((blocks * 8 / 1024)) MiB), shared_buffers=128MB, debug_io_direct=data"
-# the backend's utime+stime in clock ticks, before and after the scan
-scan() {
-	psql_q "SELECT split_part(pg_read_file('/proc/self/stat'), ' ', 14)::bigint + split_part(pg_read_file('/proc/self/stat'), ' ', 15)::bigint;
-		SELECT count(*) FROM big;
-		SELECT split_part(pg_read_file('/proc/self/stat'), ' ', 14)::bigint + split_part(pg_read_file('/proc/self/stat'), ' ', 15)::bigint" | tr '\n' ' '
+# the backend's run time in ns (/proc/self/schedstat), before and after
+# the scan
+# the scan, a sequential scan (count(*)) or pg_prewarm's read of every
+# block into shared buffers (the read path without the tuples' work)
+scan() { # query
+	psql_q "SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint;
+		$1;
+		SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint" | tr '\n' ' '
 }
-hz=$(getconf CLK_TCK)
-for i in $(seq 1 "$rounds"); do
-	for setting in off on; do
-		start -c shared_buffers=128MB -c debug_io_direct=data -c max_parallel_workers_per_gather=0 -c io_uring_fixed_buffers=$setting
-		set -- $(scan)
-		stop
-		ns=$(awk -v a="$1" -v b="$3" -v hz="$hz" -v n="$blocks" 'BEGIN { printf "%.0f", (b - a) * 1e9 / hz / n }')
-		eval "t_${setting}_$i=$ns"
-		res "  round $i, io_uring_fixed_buffers=$setting: $2 rows, backend CPU $((${3} - ${1})) ticks, $ns ns per block"
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+start
+psql_q "CREATE EXTENSION IF NOT EXISTS pg_prewarm" >/dev/null
+stop
+for what in seqscan prewarm; do
+	case $what in
+	seqscan) q="SELECT count(*) FROM big" ;;
+	prewarm) q="SELECT pg_prewarm('big', 'buffer')" ;;
+	esac
+	for i in $(seq 1 "$rounds"); do
+		for setting in off on; do
+			start -c shared_buffers=128MB -c debug_io_direct=data -c max_parallel_workers_per_gather=0 -c io_uring_fixed_buffers=$setting
+			set -- $(scan "$q")
+			stop
+			ns=$(awk -v a="$1" -v b="$3" -v n="$blocks" 'BEGIN { printf "%.0f", (b - a) / n }')
+			eval "t_${setting}_$i=$ns"
+			res "  $what, round $i, io_uring_fixed_buffers=$setting: returned $2, backend CPU $(((${3} - ${1}) / 1000000)) ms, $ns ns per block"
+		done
 	done
+	off=$(for i in $(seq 1 "$rounds"); do eval echo "\$t_off_$i"; done | median)
+	on=$(for i in $(seq 1 "$rounds"); do eval echo "\$t_on_$i"; done | median)
+	res "reads, $what: median backend CPU per block, off $off ns, on $on ns: on/off $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2f", a / b }')"
 done
-off=$(for i in $(seq 1 "$rounds"); do eval echo "\$t_off_$i"; done | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-on=$(for i in $(seq 1 "$rounds"); do eval echo "\$t_on_$i"; done | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-res "reads: median backend CPU per block, off $off ns, on $on ns: on/off $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2f", a / b }')"

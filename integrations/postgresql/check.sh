@@ -14,6 +14,12 @@
 #      regbuf's reason, same answer;
 #   3. the setting with io_method=worker: one LOG line that it does nothing;
 #   4. max_connections=1000 (over 1000 rings, CAP_IPC_LOCK), off and on;
+#   4b. io_uring blocked by a seccomp filter (deny.c): io_uring_register
+#      refused (the rings work, nothing can be registered): one LOG line
+#      with regbuf's reason, same answer; io_uring_setup refused (as
+#      Docker's default profile does): with io_method=io_uring the server
+#      does not start, off and on alike (PostgreSQL's own FATAL), with
+#      io_method=worker it runs and says the setting does nothing;
 #   5. PostgreSQL's own regression suite, its AIO tests (test_aio) and its
 #      crash-restart test (recovery/013_crash_restart: shared memory made
 #      again, registered again) with io_method=io_uring and
@@ -157,6 +163,51 @@ for setting in off on; do
 	res "max_connections=1000 (CAP_IPC_LOCK), io_uring_fixed_buffers=$setting: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT)$([ $setting = on ] && echo "; LOG: $(fixed_line)")"
 done
 LOCK=0
+
+# ---- 4b. io_uring blocked by seccomp ------------------------------------------
+cc -O2 -o "$P/deny" "$top/integrations/postgresql/deny.c"
+denied() { # system call, more -c settings: start under the filter
+	as_user "$P/deny" "$1" pg_ctl -D "$D" -l "$R/server.log" -w -t 60 -o "$PG_SETTINGS $2" start >/dev/null 2>&1
+}
+for setting in off on; do
+	: >"$R/server.log"
+	if denied io_uring_register "-c io_uring_fixed_buffers=$setting"; then
+		got=$(psql_q "$Q")
+		l=$(fixed_line)
+		stop
+		[ "$got" = "$want" ] || bad "io_uring_register refused, $setting: answer $got"
+		case "$setting:$l" in
+		off:) ;;
+		on:"could not register shared buffers for io_uring"*io_uring_register*) ;;
+		*) bad "io_uring_register refused, $setting: the server said: $l" ;;
+		esac
+		res "seccomp refusing io_uring_register, io_uring_fixed_buffers=$setting: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT)$([ $setting = on ] && echo "; LOG: $l")"
+	else
+		bad "io_uring_register refused, $setting: the server did not start: $(grep -m1 FATAL "$R/server.log")"
+	fi
+done
+for setting in off on; do
+	: >"$R/server.log"
+	if denied io_uring_setup "-c io_uring_fixed_buffers=$setting"; then
+		stop
+		bad "io_uring_setup refused, $setting: the server started with io_method=io_uring"
+	else
+		f=$(grep -m1 FATAL "$R/server.log" | sed 's/^.*FATAL: *//')
+		case "$f" in *"io_uring"*) ;; *) bad "io_uring_setup refused, $setting: $f" ;; esac
+		res "seccomp refusing io_uring_setup, io_method=io_uring, io_uring_fixed_buffers=$setting: does not start (FATAL: $f)"
+	fi
+done
+: >"$R/server.log"
+if denied io_uring_setup "-c io_method=worker -c io_uring_fixed_buffers=on"; then
+	got=$(psql_q "$Q")
+	stop
+	l=$(grep -m1 'io_uring_fixed_buffers' "$R/server.log" | sed 's/^.*LOG: *//')
+	[ "$got" = "$want" ] || bad "io_uring_setup refused, io_method=worker: answer $got"
+	case "$l" in *"has no effect unless"*) ;; *) bad "io_uring_setup refused, io_method=worker: $l" ;; esac
+	res "seccomp refusing io_uring_setup, io_method=worker, io_uring_fixed_buffers=on: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); LOG: $l"
+else
+	bad "io_uring_setup refused, io_method=worker: the server did not start"
+fi
 
 # ---- 5. PostgreSQL's own suites ------------------------------------------------
 suites=${REGBUF_PG_SUITES-regress test_aio recovery/013_crash_restart}
