@@ -12,6 +12,7 @@
 #   make kernel-proof  what CI cannot fit: debug kernel, peers' suites, pairs
 #   make postgresql  Debian's postgresql-18 with integrations/postgresql's
 #                   patches (check-postgresql: its checks and suites;
+#                   check-postgresql-kernel KERNEL=6.1: in a guest;
 #                   bench-postgresql: off against on)
 #   make install PREFIX=/usr/local DESTDIR=...
 #   make deb        Debian packages in build-deb/ (check-deb: and use them)
@@ -198,8 +199,14 @@ postgresql: lib
 	integrations/postgresql/build.sh
 check-postgresql: postgresql cli
 	integrations/postgresql/check.sh
-# start-up (1 GiB on 2 MiB pages) and backend CPU per block read, off
-# against on, side by side: build-pg/bench.txt (a few minutes)
+# the same server in a guest kernel (KERNEL=6.1, 6.12, 7.2, 7.3,
+# 7.2+regbuf): off, on and registered in every ring, under QEMU
+# (integrations/postgresql/guest.sh; build-kernel/KERNEL/postgresql.txt)
+check-postgresql-kernel: postgresql
+	tests/kernels/run.sh $(KERNEL) postgresql
+# start-up (1 and 4 GiB on 2 MiB pages; clone against registering in
+# every ring) and backend CPU per block read, off against on, side by
+# side: build-pg/bench.txt (a few minutes)
 bench-postgresql: postgresql
 	integrations/postgresql/bench.sh
 
@@ -301,5 +308,5 @@ dist:
 clean:
 	rm -rf build build-*
 
-.PHONY: FORCE postgresql check-postgresql bench-postgresql check-debug check-kernels kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
+.PHONY: FORCE postgresql check-postgresql check-postgresql-kernel bench-postgresql check-debug check-kernels kernel kernel-proof deb check-deb dist all lib cli deps hugepages check check-san check-tsan fuzz static-tree check-kernel demo bench format format-check install clean
 .SECONDARY:

@@ -22,7 +22,14 @@ KERNEL=${1:-${KERNEL:-6.1}}
 # results in build-kernel/<version>/peers.txt, REGBUF_PEERS=liburing,mm
 # picks suites).
 MODE=${2:-suite}
-case "$MODE" in suite | bench | bench-register | bench-trace | peers) ;; *) echo "run.sh: mode suite, bench, bench-register, bench-trace or peers" >&2; exit 2 ;; esac
+# postgresql: integrations/postgresql/guest.sh, PostgreSQL 18 built by
+# integrations/postgresql/build.sh (results in build-kernel/<version>/
+# postgresql.txt).
+case "$MODE" in suite | bench | bench-register | bench-trace | peers | postgresql) ;; *) echo "run.sh: mode suite, bench, bench-register, bench-trace, peers or postgresql" >&2; exit 2 ;; esac
+if [ "$MODE" = postgresql ] && [ ! -x build-pg/inst/bin/postgres ]; then
+	echo "run.sh: no PostgreSQL built (make postgresql): not run" >&2
+	exit 77
+fi
 # Which Debian suite carries each series, and the image package's name.
 case "$KERNEL" in
 6.1) suite=bookworm-security ;;
@@ -112,6 +119,20 @@ if [ "$MODE" = peers ]; then
 	[ -x build-kernel/peers/out/mm/gup_test ] || tests/kernels/peers.sh
 	cp -r build-kernel/peers/out "$R/regbuf/peers"
 fi
+if [ "$MODE" = postgresql ]; then
+	# the server, its libraries and regbuf's at the paths the binaries
+	# name (rpath), and the guest script
+	inst=$(cd build-pg/inst && pwd)
+	mkdir -p "$R$inst"
+	cp -a "$inst/bin" "$inst/lib" "$inst/share" "$R$inst/"
+	echo "$inst" >"$R/regbuf/pg-inst"
+	for l in $(ldd "$inst/bin/postgres" "$inst/bin/psql" "$inst/bin/initdb" "$inst/bin/pg_ctl" |
+		awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' | sort -u); do
+		mkdir -p "$R$(dirname "$l")"
+		[ -e "$R$l" ] || cp -L "$l" "$R$l"
+	done
+	cp integrations/postgresql/guest.sh "$R/regbuf/pg-guest.sh"
+fi
 # users for su (uid 65534 in guest-bench.sh)
 mkdir -p "$R/etc"
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$R/etc/passwd"
@@ -185,6 +206,8 @@ if grep -q regbuf.bench= /proc/cmdline; then
 	sh tests/guest-bench.sh
 elif grep -q regbuf.peers /proc/cmdline; then
 	sh tests/peers-guest.sh
+elif grep -q regbuf.pg /proc/cmdline; then
+	sh /regbuf/pg-guest.sh
 else
 	REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build
 	rc=$?
@@ -222,6 +245,7 @@ case "$MODE" in
 bench) mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regbuf.bench=attach" log=bench ;;
 bench-register) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=register" log=bench-register ;;
 bench-trace) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=trace regbuf.at=${REGBUF_TRACE_AT:-}" log=bench-trace ;;
+postgresql) huge="$huge regbuf.pg" log=postgresql ;;
 peers)
 	huge="$huge regbuf.peers=${REGBUF_PEERS:-}" log=peers
 	TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-10800}
@@ -264,6 +288,16 @@ if [ "$MODE" = peers ]; then
 	reports=$(grep -a -E 'BUG:|WARNING:|KASAN|UBSAN|possible (recursive|circular) locking|general protection' "$W/$log-console.txt" | head -n 5)
 	[ -z "$reports" ] || { echo "run.sh: the kernel reported:" >&2; echo "$reports" >&2; }
 	grep -a -q '^REGBUF-PEERS-DONE' "$W/$log-console.txt"
+	exit
+fi
+if [ "$MODE" = postgresql ]; then
+	tr -d '\r\000' <"$W/$log.log" >"$W/$log-console.txt"
+	sed -n 's/^REGBUF-PG //p' "$W/$log-console.txt" >"$W/$log.txt"
+	echo "kernel $KERNEL under QEMU, ${secs}s:"
+	cat "$W/$log.txt"
+	reports=$(grep -a -E 'BUG:|WARNING:|KASAN|UBSAN|possible (recursive|circular) locking|general protection' "$W/$log-console.txt" | head -n 5)
+	[ -z "$reports" ] || { echo "run.sh: the kernel reported:" >&2; echo "$reports" >&2; exit 1; }
+	grep -q '^done' "$W/$log.txt" && ! grep -q -E 'DIFFERENT|did not start|failed' "$W/$log.txt"
 	exit
 fi
 if [ "$MODE" != suite ]; then
