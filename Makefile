@@ -228,7 +228,8 @@ kernel-proof: deps
 	tests/kernels/peers.sh
 	for k in 7.2-stock 7.2+regbuf; do \
 		REGBUF_PEERS=liburing,liburing-unpriv,mm tests/kernels/run.sh $$k peers || exit 1; \
-		REGBUF_KERNEL_APPEND=movablecore=1G REGBUF_TEST_ONLY=t_kedges tests/kernels/run.sh $$k || exit 1; \
+		REGBUF_GUEST_HUGE="hugepagesz=2M hugepages=64" REGBUF_KERNEL_APPEND=movablecore=1G \
+			REGBUF_TEST_ONLY=t_kedges tests/kernels/run.sh $$k || exit 1; \
 	done
 	tests/kernels/peers-compare.sh
 	tests/kernels/pairs.sh 3

@@ -399,8 +399,9 @@ static void not_a_folio(void)
 	       ret ? strerror(-ret) : "registered");
 }
 
-/* The PFN range of the first populated ZONE_MOVABLE (/proc/zoneinfo). */
-static bool movable_zone(uint64_t *start, uint64_t *end)
+/* The PFN range of the first populated ZONE_MOVABLE (/proc/zoneinfo), and
+ * its free pages. */
+static bool movable_zone(uint64_t *start, uint64_t *end, uint64_t *nr_free)
 {
 	char line[256];
 	FILE *f = fopen("/proc/zoneinfo", "r");
@@ -419,6 +420,7 @@ static bool movable_zone(uint64_t *start, uint64_t *end)
 		}
 		if (!in)
 			continue;
+		sscanf(line, " pages free %" SCNu64, nr_free);
 		sscanf(line, " spanned %" SCNu64, &spanned);
 		sscanf(line, " present %" SCNu64, &present);
 		if (sscanf(line, " start_pfn: %" SCNu64, start) == 1 && present)
@@ -427,6 +429,22 @@ static bool movable_zone(uint64_t *start, uint64_t *end)
 	fclose(f);
 	*end = *start + spanned;
 	return in && present;
+}
+
+/* MemAvailable in bytes (/proc/meminfo), 0 if unknown. */
+static uint64_t mem_available(void)
+{
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+	uint64_t kb = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %" SCNu64, &kb) == 1)
+			break;
+	fclose(f);
+	return kb << 10;
 }
 
 /* Pages of [p, p + len) whose PFN lies in [lo, hi); -1 without pagemap
@@ -463,18 +481,33 @@ static long pages_in(const void *p, size_t len, uint64_t lo, uint64_t hi)
  */
 static void movable_migrated(void)
 {
-	uint64_t lo, hi;
+	uint64_t lo, hi, nr_free = 0;
 
-	if (!movable_zone(&lo, &hi)) {
+	if (!movable_zone(&lo, &hi, &nr_free)) {
 		printf("  ZONE_MOVABLE: none on this boot (movablecore=), not run\n");
+		return;
+	}
+	if (nr_free < 32 * M2 / 4096) {
+		/* boot-time hugepages are taken top-down, from it first */
+		printf("  ZONE_MOVABLE: %" PRIu64
+		       " KiB free (boot-time hugepages fill it), not run\n",
+		       nr_free * 4);
 		return;
 	}
 	for (int thp = 0; thp < 2; thp++) {
 		size_t len = 32 * M2;
-		void *raw;
+		/* what may be mapped before one buffer lands there, with
+		 * 256 MiB left to the rest of the machine */
+		uint64_t avail = mem_available();
+		unsigned most =
+			avail > (256ULL << 20) + len
+				? (unsigned)((avail - (256ULL << 20)) / len)
+				: 0;
+		void *raw, *tried[48];
 		char *p = map_anon(len, thp, &raw);
-		struct iovec iov = {p, len};
+		struct iovec iov;
 		long before = pages_in(p, len, lo, hi), after;
+		unsigned n = 0;
 		uint64_t t0;
 
 		if (before < 0) {
@@ -482,6 +515,24 @@ static void movable_migrated(void)
 			munmap(raw, len + M2);
 			return;
 		}
+		/* the page allocator need not take ZONE_MOVABLE first: keep
+		 * mapping (up to 1.5 GiB) until most of a buffer lies there */
+		if (most > 48)
+			most = 48;
+		while (before < (long)(len / 4096 / 2) && n + 1 < most) {
+			tried[n++] = raw;
+			p = map_anon(len, thp, &raw);
+			before = pages_in(p, len, lo, hi);
+		}
+		while (n)
+			munmap(tried[--n], len + M2);
+		if (before < (long)(len / 4096 / 2)) {
+			printf("  ZONE_MOVABLE, %s: %u buffers of 64 MiB mapped, none mostly there, not run\n",
+			       thp ? "THP" : "4 KiB pages", n + 1);
+			munmap(raw, len + M2);
+			continue;
+		}
+		iov = (struct iovec){p, len};
 		t0 = (uint64_t)clock();
 		CHECK_EQ(reg(&iov), 0);
 		t0 = (uint64_t)clock() - t0;

@@ -251,6 +251,12 @@ peers)
 	TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-10800}
 	;;
 esac
+# REGBUF_GUEST_HUGE: the boot-time hugepages instead (movablecore= runs:
+# boot-time hugepages are taken from the top of memory, ZONE_MOVABLE's)
+if [ -n "${REGBUF_GUEST_HUGE:-}" ]; then
+	# the mode's own regbuf.* arguments stay
+	huge="$REGBUF_GUEST_HUGE $(echo "$huge" | tr ' ' '\n' | grep '^regbuf\.' | tr '\n' ' ')"
+fi
 numa= smp=2
 if [ "$NUMA" = 2 ]; then
 	# node 0 gets 4 GiB: its first 3 GiB hold the kernel, the initramfs
@@ -263,7 +269,8 @@ if [ "$NUMA" = 2 ]; then
 	smp=2,sockets=2,cores=1,threads=1
 fi
 boot() {
-	rm -f "$W/disk.img"
+	# a QEMU that does not start must not leave the last run's console
+	rm -f "$W/disk.img" "$W/$log.log"
 	truncate -s 3G "$W/disk.img"
 	mkfs.ext4 -q -F "$W/disk.img"
 	log "booting $kver ($accel), up to ${TIMEOUT}s"
