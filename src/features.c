@@ -26,7 +26,10 @@
 #include "ringmem.h"
 #include "sys.h"
 
-static struct regbuf_features feats;
+static struct regbuf_features feats; /* the first probe's result */
+static const struct regbuf_features *feats_pub = &feats;
+static bool feats_transient; /* taken again later (rb_features()) */
+static uint64_t feats_tried_ns;
 static pthread_once_t feats_once = PTHREAD_ONCE_INIT;
 static int kver;
 
@@ -137,35 +140,49 @@ static bool probe_pagemap_scan(void)
 	return ret >= 0;
 }
 
-static void classify_refusal(const char *call, int err)
+static void classify_refusal(struct regbuf_features *f, const char *call,
+			     int err)
 {
 	long disabled = read_long("/proc/sys/kernel/io_uring_disabled", 0);
 
-	feats.io_uring_errno = -err;
-	if (err == -ENOSYS) {
-		feats.io_uring = REGBUF_IO_URING_ABSENT;
-		snprintf(feats.why, sizeof(feats.why),
-			 "this kernel has no io_uring (ENOSYS)");
-	} else if (strcmp(call, "io_uring_setup")) {
-		/* io_uring_disabled refuses io_uring_setup only */
-		feats.io_uring = REGBUF_IO_URING_BLOCKED;
+	f->io_uring_errno = -err;
+	if (!strcmp(call, "io_uring_setup") &&
+	    (err == -ENOMEM || err == -EMFILE || err == -ENFILE)) {
+		/* io_uring is there, but no ring could be made now: probed
+		 * again later (rb_features()) */
+		f->io_uring = REGBUF_IO_URING_AVAILABLE;
 		snprintf(
-			feats.why, sizeof(feats.why),
-			"rings can be created but %s is refused with %s (a seccomp profile or an LSM): nothing can be registered",
+			f->why, sizeof(f->why),
+			"no ring could be made to probe the kernel (%s: %s); features unknown until one can",
+			strerror(-err),
+			err == -ENOMEM
+				? "RLIMIT_MEMLOCK used up? from 6.13 every ring's own memory counts"
+				: "out of file descriptors");
+	} else if (strcmp(call, "io_uring_setup")) {
+		/* rings were made: io_uring is there, and io_uring_disabled
+		 * refuses io_uring_setup only */
+		f->io_uring = REGBUF_IO_URING_BLOCKED;
+		snprintf(
+			f->why, sizeof(f->why),
+			"rings can be created but %s is refused with %s (a seccomp profile): nothing can be registered",
 			call, strerror(-err));
+	} else if (err == -ENOSYS) {
+		f->io_uring = REGBUF_IO_URING_ABSENT;
+		snprintf(f->why, sizeof(f->why),
+			 "this kernel has no io_uring (ENOSYS)");
 	} else if (err == -EPERM && disabled == 2) {
-		feats.io_uring = REGBUF_IO_URING_DISABLED;
-		snprintf(feats.why, sizeof(feats.why),
+		f->io_uring = REGBUF_IO_URING_DISABLED;
+		snprintf(f->why, sizeof(f->why),
 			 "kernel.io_uring_disabled=2: io_uring is off for all");
 	} else if (err == -EPERM && disabled == 1) {
-		feats.io_uring = REGBUF_IO_URING_DISABLED;
+		f->io_uring = REGBUF_IO_URING_DISABLED;
 		snprintf(
-			feats.why, sizeof(feats.why),
+			f->why, sizeof(f->why),
 			"kernel.io_uring_disabled=1: needs CAP_SYS_ADMIN or kernel.io_uring_group");
 	} else {
-		feats.io_uring = REGBUF_IO_URING_BLOCKED;
+		f->io_uring = REGBUF_IO_URING_BLOCKED;
 		snprintf(
-			feats.why, sizeof(feats.why),
+			f->why, sizeof(f->why),
 			"%s refused with %s (a seccomp profile such as Docker's default, or an LSM)",
 			call, strerror(-err));
 	}
@@ -194,90 +211,12 @@ static long vmpin_kb(void)
 	return status_field(buf, "VmPin");
 }
 
-/* The value of a hexadecimal "Field:\t0x..." line of an fdinfo file. */
-static long hex_field(const char *text, const char *field)
+/* Does a /proc status text show CAP_IPC_LOCK (bit 14) in CapEff? */
+static bool cap_ipc_lock_in(const char *status)
 {
-	size_t n = strlen(field);
+	const char *p = strstr(status, "\nCapEff:");
 
-	for (const char *p = text; p; p = strchr(p, '\n')) {
-		p += *p == '\n';
-		if (!strncmp(p, field, n) && p[n] == ':')
-			return strtol(p + n + 1, NULL, 16);
-	}
-	return -1;
-}
-
-/* Rings seen so far, by inode: a ring inherited over fork() or passed
- * over a socket is open in several processes and charged once. Outside
- * the heap's fault seam, as the reads are outside the syscalls'. */
-struct ring_set {
-	unsigned long *ino;
-	unsigned nr, cap;
-	uint64_t bytes;
-};
-
-static bool ring_seen(struct ring_set *rs, unsigned long ino)
-{
-	for (unsigned i = 0; i < rs->nr; i++)
-		if (rs->ino[i] == ino)
-			return true;
-	if (rs->nr == rs->cap) {
-		unsigned cap = rs->cap ? rs->cap * 2 : 64;
-		unsigned long *n = realloc(rs->ino, cap * sizeof(*n));
-
-		if (!n)
-			return false; /* counted, perhaps twice */
-		rs->ino = n;
-		rs->cap = cap;
-	}
-	rs->ino[rs->nr++] = ino;
-	return false;
-}
-
-/* The io_uring rings among process pid's fds, and their own memory.
- * Outside the fault seam: a failure means no ring seen there. */
-static void process_rings(const char *pid, struct ring_set *rs)
-{
-	char dents[4096], path[600], link[64], info[2048];
-	int dfd;
-	long n;
-
-	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	while ((n = syscall(SYS_getdents64, dfd, dents, sizeof(dents))) > 0) {
-		for (long off = 0; off < n;) {
-			const struct dirent64 *d = (void *)(dents + off);
-			ssize_t len;
-			long sq, cq;
-
-			off += d->d_reclen;
-			if (d->d_name[0] < '0' || d->d_name[0] > '9')
-				continue;
-			len = readlinkat(dfd, d->d_name, link,
-					 sizeof(link) - 1);
-			if (len <= 0)
-				continue;
-			link[len] = 0;
-			if (strcmp(link, "anon_inode:[io_uring]"))
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid,
-				 d->d_name);
-			if (rb_read_file_quiet(path, info, sizeof(info)) <= 0)
-				continue;
-			sq = hex_field(info, "SqMask");
-			cq = hex_field(info, "CqMask");
-			if (sq < 0 || cq < 0 ||
-			    ring_seen(rs,
-				      (unsigned long)status_field(info, "ino")))
-				continue;
-			rs->bytes += rb_ring_own_charge(
-				(unsigned)sq + 1, (unsigned)cq + 1,
-				(uint64_t)rb_page_size());
-		}
-	}
-	close(dfd);
+	return p && (strtoull(p + 8, NULL, 16) >> 14 & 1);
 }
 
 /*
@@ -296,7 +235,7 @@ int rb_user_charge(uint64_t *pinned, uint64_t *rings, unsigned *nr_rings)
 {
 	char dents[4096], status[4096], path[300];
 	long uid = (long)getuid();
-	struct ring_set rs = {0};
+	struct rb_ringset rs = {0};
 	uint64_t kib = 0;
 	bool seam = true;
 	ssize_t n;
@@ -328,19 +267,22 @@ int rb_user_charge(uint64_t *pinned, uint64_t *rings, unsigned *nr_rings)
 				continue;
 			pin = status_field(status, "VmPin");
 			kib += pin > 0 ? (uint64_t)pin : 0;
-			if (rings)
-				process_rings(d->d_name, &rs);
+			/* a ring made with CAP_IPC_LOCK charges nobody */
+			if (rings && !cap_ipc_lock_in(status))
+				rb_ringset_scan(&rs, atoi(d->d_name));
 		}
 	}
 	rb_close(fd);
-	free(rs.ino);
-	if (n < 0)
+	if (n < 0) {
+		rb_ringset_free(&rs);
 		return (int)n;
+	}
 	*pinned = kib << 10;
 	if (rings)
 		*rings = rs.bytes;
 	if (nr_rings)
-		*nr_rings = rs.nr;
+		*nr_rings = rs.rings;
+	rb_ringset_free(&rs);
 	return 0;
 }
 
@@ -383,89 +325,127 @@ static bool probe_large_bufs(int fd)
 	       -EINVAL;
 }
 
-static void probe_all(void)
+/* Probe into f. Returns true when no ring could be made for a probe
+ * (ENOMEM, EMFILE): the result is to be taken again later. */
+static bool probe_into(struct regbuf_features *f)
 {
 	struct io_uring_params p;
 	struct utsname u;
 	int fd, ret, maj = 0, min = 0;
 
-	feats.struct_size = sizeof(feats);
+	f->struct_size = sizeof(*f);
 	if (!rb_uname(&u)) {
-		snprintf(feats.kernel, sizeof(feats.kernel), "%s", u.release);
+		snprintf(f->kernel, sizeof(f->kernel), "%s", u.release);
 		if (sscanf(u.release, "%d.%d", &maj, &min) == 2)
 			kver = maj * 1000 + min;
 	}
 	if (kver >= 6012)
-		feats.features |= REGBUF_FEAT_COALESCE;
+		f->features |= REGBUF_FEAT_COALESCE;
 	if (probe_pagemap_scan())
-		feats.features |= REGBUF_FEAT_PAGEMAP_SCAN;
+		f->features |= REGBUF_FEAT_PAGEMAP_SCAN;
 	if (probe_query())
-		feats.features |= REGBUF_FEAT_QUERY;
+		f->features |= REGBUF_FEAT_QUERY;
 
 	memset(&p, 0, sizeof(p));
 	fd = rb_uring_setup(1, &p);
 	if (fd < 0) {
-		classify_refusal("io_uring_setup", fd);
-		return;
+		classify_refusal(f, "io_uring_setup", fd);
+		return fd == -ENOMEM || fd == -EMFILE || fd == -ENFILE;
 	}
 	/* A filter may let io_uring_setup through and refuse
 	 * io_uring_register, which is all regbuf needs. Let through, a
-	 * PROBE into NULL is -EFAULT. */
+	 * PROBE with no buffer is -EINVAL (-EFAULT on a kernel that copies
+	 * first); anything else is a refusal (EPERM from seccomp, or the
+	 * ENOSYS a profile may answer with). */
 	ret = rb_uring_register(fd, IORING_REGISTER_PROBE, NULL, 0);
-	if (ret == -EPERM || ret == -EACCES) {
+	if (ret != -EINVAL && ret != -EFAULT) {
 		rb_close(fd);
-		classify_refusal("io_uring_register", ret);
-		return;
+		classify_refusal(f, "io_uring_register", ret);
+		return false;
 	}
-	feats.io_uring = REGBUF_IO_URING_AVAILABLE;
+	f->io_uring = REGBUF_IO_URING_AVAILABLE;
 	if (probe_sparse(fd))
-		feats.features |= REGBUF_FEAT_SPARSE;
+		f->features |= REGBUF_FEAT_SPARSE;
 	if (probe_clone(fd, 0) == -EBADF)
-		feats.features |= REGBUF_FEAT_CLONE;
+		f->features |= REGBUF_FEAT_CLONE;
 	if (probe_clone(fd, IORING_REGISTER_DST_REPLACE) == -EBADF)
-		feats.features |= REGBUF_FEAT_CLONE_RANGES;
+		f->features |= REGBUF_FEAT_CLONE_RANGES;
 	if (probe_pbuf(fd, 0, 0))
-		feats.features |= REGBUF_FEAT_PBUF_RING;
+		f->features |= REGBUF_FEAT_PBUF_RING;
 	if (probe_pbuf(fd, IOU_PBUF_RING_INC, 0))
-		feats.features |= REGBUF_FEAT_PBUF_INC;
-	if ((feats.features & REGBUF_FEAT_PBUF_INC) &&
+		f->features |= REGBUF_FEAT_PBUF_INC;
+	if ((f->features & REGBUF_FEAT_PBUF_INC) &&
 	    probe_pbuf(fd, IOU_PBUF_RING_INC, 16))
-		feats.features |= REGBUF_FEAT_MIN_LEFT;
+		f->features |= REGBUF_FEAT_MIN_LEFT;
 	/* A bad non-NULL pointer: EFAULT where the opcode exists. */
 	if (rb_uring_register(fd, IORING_REGISTER_MEM_REGION, (void *)8, 1) ==
 	    -EFAULT)
-		feats.features |= REGBUF_FEAT_MEM_REGION;
+		f->features |= REGBUF_FEAT_MEM_REGION;
 	{
 		static const int vec_ops[] = {IORING_OP_READV_FIXED,
 					      IORING_OP_WRITEV_FIXED};
 
 		if (probe_ops(fd, vec_ops, 2))
-			feats.features |= REGBUF_FEAT_RW_VEC_FIXED;
+			f->features |= REGBUF_FEAT_RW_VEC_FIXED;
 	}
 	rb_close(fd);
 	/* Buffer registration probes, on a ring of their own (no table). */
 	memset(&p, 0, sizeof(p));
 	fd = rb_uring_setup(1, &p);
 	if (fd < 0)
-		return;
+		return true; /* ENOMEM or EMFILE just now: again later */
 	if (probe_large_bufs(fd))
-		feats.features |= REGBUF_FEAT_LARGE_BUFS;
+		f->features |= REGBUF_FEAT_LARGE_BUFS;
 	if (probe_priv_unaccounted(fd))
-		feats.features |= REGBUF_FEAT_PRIV_UNACCOUNTED;
+		f->features |= REGBUF_FEAT_PRIV_UNACCOUNTED;
 	rb_close(fd);
 	/* Same rewrite as PRIV_UNACCOUNTED; not observable without an
 	 * accounted process and a huge page, so by version as well. */
-	if (kver >= 7002 || (feats.features & REGBUF_FEAT_PRIV_UNACCOUNTED))
-		feats.features |=
+	if (kver >= 7002 || (f->features & REGBUF_FEAT_PRIV_UNACCOUNTED))
+		f->features |=
 			REGBUF_FEAT_HPAGE_XARRAY | REGBUF_FEAT_HPAGE_PER_RING;
 	else if (kver && kver < 6013)
-		feats.features |= REGBUF_FEAT_HPAGE_PER_RING;
+		f->features |= REGBUF_FEAT_HPAGE_PER_RING;
+	return false;
 }
 
+static void probe_first(void)
+{
+	feats_transient = probe_into(&feats);
+	feats_tried_ns = rb_now_ns();
+}
+
+/*
+ * The kernel's features, probed once. A probe that could make no ring
+ * (RLIMIT_MEMLOCK used up by other rings, no fd left) is taken again, at
+ * most once a second, until one succeeds; that result is published once
+ * (a new copy: callers may hold the old one) and kept.
+ */
 const struct regbuf_features *rb_features(void)
 {
-	pthread_once(&feats_once, probe_all);
-	return &feats;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	const struct regbuf_features *cur;
+
+	pthread_once(&feats_once, probe_first);
+	cur = __atomic_load_n(&feats_pub, __ATOMIC_ACQUIRE);
+	if (!__atomic_load_n(&feats_transient, __ATOMIC_ACQUIRE))
+		return cur;
+	pthread_mutex_lock(&lock);
+	if (feats_transient && rb_now_ns() - feats_tried_ns >= 1000000000ULL) {
+		struct regbuf_features *n = calloc(1, sizeof(*n));
+
+		feats_tried_ns = rb_now_ns();
+		if (n && !probe_into(n)) {
+			__atomic_store_n(&feats_pub, n, __ATOMIC_RELEASE);
+			__atomic_store_n(&feats_transient, false,
+					 __ATOMIC_RELEASE);
+		} else {
+			free(n);
+		}
+	}
+	cur = __atomic_load_n(&feats_pub, __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&lock);
+	return cur;
 }
 
 bool rb_has(uint64_t feat)

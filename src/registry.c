@@ -45,11 +45,6 @@ void rb_registry_budget(struct rb_budget *b)
 			  : 0;
 }
 
-/*
- * How many of the *nr slots from first fit the budget: all (0), fewer for
- * a PARTIAL pool (*nr lowered, the notes say how much; the pool fitted its
- * layout to the budget beforehand), or -ENOMEM naming the limit needed.
- */
 /* "8 MiB already charged to this user[, about 1.1 MiB of it the own
  * memory of 142 io_uring rings]" */
 static const char *charged_str(const struct rb_budget *bg, char *buf,
@@ -76,6 +71,11 @@ static uint64_t advised_limit(uint64_t charge)
 	return (charge + 64 * RB_KIB + 256 * RB_KIB - 1) & ~(256 * RB_KIB - 1);
 }
 
+/*
+ * How many of the *nr slots from first fit the budget: all (0), fewer for
+ * a PARTIAL pool (*nr lowered, the notes say how much; the pool fitted its
+ * layout to the budget beforehand), or -ENOMEM naming the limit needed.
+ */
 static int memlock_budget(struct regbuf_pool *p, const struct rb_budget *bg,
 			  unsigned first, unsigned *nr)
 {
@@ -185,17 +185,44 @@ static bool is_anchor(const struct stat *st)
 	return found;
 }
 
+/* What the kernel refused that the budget (read before) allowed: more is
+ * charged than /proc shows (rings being released, processes hidden from
+ * us, rings not mapped in a shape fdinfo does not show). ENOMEM, with the
+ * limit and a value above it. */
+static int refused_above(const struct rb_budget *bg, const char *what,
+			 uint64_t need)
+{
+	char a[32], c[128], d[32];
+	uint64_t total =
+		bg->used + need > bg->limit ? bg->used + need : bg->limit;
+
+	if (!bg->enforced)
+		return rb_err(-ENOMEM, "the kernel refused %s (ENOMEM)", what);
+	return rb_err(
+		-ENOMEM,
+		"the kernel refused %s: RLIMIT_MEMLOCK of %s is per user and the kernel counts more than /proc shows (%s; rings closed a moment ago count until released): raise it above %s (ulimit -l %llu or more) or grant CAP_IPC_LOCK",
+		what, rb_fmt_size(bg->limit, a, sizeof(a)),
+		charged_str(bg, c, sizeof(c)),
+		rb_fmt_size(advised_limit(total), d, sizeof(d)),
+		(unsigned long long)(advised_limit(total) >> 10));
+}
+
 /* A new anchor ring holding slots [first, first + nr) of the pool: its fd,
- * or -errno with nothing left behind. */
-static int anchor_open(struct regbuf_pool *p, unsigned first, unsigned nr)
+ * or -errno with nothing left behind. bg: the budget the caller read. */
+static int anchor_open(struct regbuf_pool *p, const struct rb_budget *bg,
+		       unsigned first, unsigned nr)
 {
 	struct io_uring_params params;
-	uint64_t t0;
-	char a[32];
+	uint64_t t0, need = RB_ANCHOR_CHARGE;
+	char a[32], what[64];
 	int fd, ret;
 
+	for (unsigned i = first; i < first + nr; i++)
+		need += p->slots[i].charge;
 	memset(&params, 0, sizeof(params));
 	fd = rb_uring_setup(1, &params);
+	if (fd == -ENOMEM)
+		return refused_above(bg, "an anchor ring", need);
 	if (fd < 0)
 		return rb_err(fd, "cannot create an anchor ring: %s",
 			      strerror(-fd));
@@ -210,28 +237,9 @@ static int anchor_open(struct regbuf_pool *p, unsigned first, unsigned nr)
 		return fd;
 	rb_close(fd);
 	if (ret == -ENOMEM) {
-		/* more is charged than /proc shows: rings being released,
-		 * processes hidden from us, rings of other shapes */
-		struct rb_budget bg;
-		char b[32], c[128], d[32];
-		uint64_t total = RB_ANCHOR_CHARGE;
-
-		rb_registry_budget(&bg);
-		for (unsigned i = first; i < first + nr; i++)
-			total += p->slots[i].charge;
-		/* the kernel found more than the limit, whatever /proc says */
-		total = bg.used + total > bg.limit ? bg.used + total : bg.limit;
-		if (!bg.enforced)
-			return rb_err(ret, "the kernel refused to pin %s",
-				      rb_fmt_size(p->size, a, sizeof(a)));
-		return rb_err(
-			ret,
-			"the kernel refused to pin %s: it passes RLIMIT_MEMLOCK of %s, per user (%s; rings closed a moment ago count until released): raise it to at least %s (ulimit -l %llu) or grant CAP_IPC_LOCK",
-			rb_fmt_size(p->size, a, sizeof(a)),
-			rb_fmt_size(bg.limit, b, sizeof(b)),
-			charged_str(&bg, c, sizeof(c)),
-			rb_fmt_size(advised_limit(total), d, sizeof(d)),
-			(unsigned long long)(advised_limit(total) >> 10));
+		snprintf(what, sizeof(what), "to pin %s",
+			 rb_fmt_size(p->size, a, sizeof(a)));
+		return refused_above(bg, what, need);
 	}
 	return rb_err(ret, "registering slots %u..%u failed: %s", first,
 		      first + nr - 1, strerror(-ret));
@@ -290,7 +298,7 @@ int rb_registry_register(struct regbuf_pool *p, const struct rb_budget *bg)
 		p->info_flags |= REGBUF_INFO_PARTIAL;
 		return 0;
 	}
-	fd = anchor_open(p, 0, fit);
+	fd = anchor_open(p, bg, 0, fit);
 	if (fd < 0)
 		return fd;
 	anchor_record(p, fd, 0, fit);
@@ -683,7 +691,7 @@ int rb_registry_grow(struct regbuf_pool *p, unsigned first, unsigned nr)
 	ret = memlock_budget(p, &bg, first, &nr);
 	if (ret)
 		return ret;
-	fd = anchor_open(p, first, nr);
+	fd = anchor_open(p, &bg, first, nr);
 	if (fd < 0)
 		return fd;
 	pthread_mutex_lock(&p->lock);

@@ -509,6 +509,104 @@ static void ring_charge_advice(void)
 		io_uring_queue_exit(&rings[--n]);
 }
 
+/* A ring of 4096 entries with setup flags fl, mapped as liburing maps it
+ * (one mapping for the SQ and CQ rings, one for the SQEs): its fd, or
+ * -errno. */
+#define T_NO_SQARRAY (1U << 16)
+#define T_SQE128     (1U << 10)
+#define T_CQE32	     (1U << 11)
+static int shaped_ring(unsigned fl)
+{
+	struct io_uring_params p;
+	size_t cqe = fl & T_CQE32 ? 32 : 16, sqe = fl & T_SQE128 ? 128 : 64;
+	size_t sq, cq;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = fl;
+	fd = (int)syscall(__NR_io_uring_setup, 4096, &p);
+	if (fd < 0)
+		return -errno;
+	sq = fl & T_NO_SQARRAY ? 0 : p.sq_off.array + p.sq_entries * 4;
+	cq = p.cq_off.cqes + p.cq_entries * cqe;
+	CHECK(mmap(NULL, sq > cq ? sq : cq, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_POPULATE, fd, 0) != MAP_FAILED);
+	CHECK(mmap(NULL, p.sq_entries * sqe, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_POPULATE, fd, 0x10000000) != MAP_FAILED);
+	return fd;
+}
+
+/* In a child of a user of its own at 8 MiB (or the hard limit): rings of one
+ * shape until the kernel refuses one, then regbuf's estimate of their memory:
+ * at most the limit (the kernel took them all), and one ring more would pass
+ * it. */
+static int ring_shape_child(uid_t uid, unsigned fl)
+{
+	struct rlimit rl;
+	struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
+	unsigned n = 0;
+	int fd;
+
+	CHECK_EQ(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	if (rl.rlim_max > (8 << 20))
+		rl.rlim_max = 8 << 20;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgid(uid) || setuid(uid))
+		return 10;
+	while (n < 256 && (fd = shaped_ring(fl)) >= 0)
+		n++;
+	CHECK_EQ(fd, -ENOMEM);
+	CHECK(n > 0);
+	CHECK_EQ(regbuf_machine_get(&m), 0);
+	CHECK_EQ(m.nr_rings, n);
+	CHECK(m.memlock_rings <= rl.rlim_cur);
+	CHECK(m.memlock_rings + m.memlock_rings / n > rl.rlim_cur);
+	printf("  rings of 4096 entries%s%s%s: the kernel took %u at %llu KiB, "
+	       "regbuf counts %llu KiB (%llu KiB a ring)\n",
+	       fl & T_NO_SQARRAY ? ", NO_SQARRAY" : "",
+	       fl & T_SQE128 ? ", SQE128" : "", fl & T_CQE32 ? ", CQE32" : "",
+	       n, (unsigned long long)(rl.rlim_cur >> 10),
+	       (unsigned long long)(m.memlock_rings >> 10),
+	       (unsigned long long)(m.memlock_rings / n >> 10));
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * The estimate of the rings' own memory is exact for mapped rings of every
+ * shape (it reads the mappings' lengths): plain, NO_SQARRAY (liburing's
+ * default since 2.6), SQE128 with CQE32. Root only: each shape needs a
+ * user of its own, with nothing charged to it (closed rings are released
+ * late). From 6.13, where the kernel charges it.
+ */
+static void ring_shapes(void)
+{
+	static const unsigned shapes[] = {0, T_NO_SQARRAY, T_SQE128 | T_CQE32};
+	struct regbuf_features f = REGBUF_STRUCT_INIT(f);
+	unsigned maj = 0, min = 0;
+
+	regbuf_features_get(&f);
+	sscanf(f.kernel, "%u.%u", &maj, &min);
+	if (maj * 1000 + min < 6013) {
+		printf("  rings' own memory: not charged before 6.13, shapes not "
+		       "checked\n");
+		return;
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		int st;
+		pid_t pid;
+
+		fflush(stdout);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (!pid)
+			_exit(ring_shape_child(65530 - i, shapes[i]));
+		CHECK_EQ(waitpid(pid, &st, 0), pid);
+		CHECK(WIFEXITED(st));
+		CHECK_EQ(WEXITSTATUS(st), 0);
+	}
+}
+
 /* The memlock rules as an accounted process at RLIMIT_MEMLOCK limit. */
 static uid_t memlock_child_uid; /* in a child of test_memlock() */
 static int memlock_checks(uint64_t limit)
@@ -629,6 +727,7 @@ static void test_memlock(void)
 		       (unsigned long long)(m.memlock_limit >> 10));
 		return;
 	}
+	ring_shapes();
 	for (unsigned i = 0; i < 3; i++) {
 		int st;
 		pid_t pid;

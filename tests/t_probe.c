@@ -10,6 +10,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -95,6 +96,40 @@ static int blocked_child(enum how how)
 	CHECK(strstr(out, sysctl ? "\"io_uring\":\"disabled\""
 				 : "\"io_uring\":\"blocked\""));
 	CHECK(strstr(out, "\"io_uring_errno\":1"));
+	return 0;
+}
+
+/*
+ * From 6.13 a ring's own memory is charged to RLIMIT_MEMLOCK: with none
+ * left no ring can be made, which is not io_uring being blocked. The
+ * state reads available with the reason, and the probe is taken again
+ * once a ring can be made (at most once a second). In a fresh process of
+ * an accounted user (uid 65529 from root).
+ */
+static int memlock_zero_child(void)
+{
+	struct regbuf_features f = {.struct_size = sizeof(f)};
+	struct rlimit rl;
+
+	if (geteuid() == 0 && (setgid(65529) || setuid(65529)))
+		return 10;
+	CHECK_EQ(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	rl.rlim_cur = 0;
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CHECK_EQ(regbuf_features_get(&f), 0);
+	if (f.io_uring_errno != ENOMEM)
+		return T_SKIP; /* this kernel does not charge rings */
+	CHECK_EQ(f.io_uring, REGBUF_IO_URING_AVAILABLE);
+	CHECK(strstr(f.why, "no ring could be made"));
+	CHECK(!(f.features & REGBUF_FEAT_CLONE));
+	/* a ring can be made again: probed again a second later */
+	rl.rlim_cur = rl.rlim_max;
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	usleep(1100 * 1000);
+	CHECK_EQ(regbuf_features_get(&f), 0);
+	CHECK_EQ(f.io_uring, REGBUF_IO_URING_AVAILABLE);
+	CHECK_EQ(f.io_uring_errno, 0);
+	CHECK(f.features & REGBUF_FEAT_CLONE);
 	return 0;
 }
 
@@ -184,6 +219,20 @@ int main(int argc, char **argv)
 		       how == SECCOMP_SETUP ? "io_uring_setup"
 					    : "io_uring_register");
 	}
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid)
+		_exit(memlock_zero_child());
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st));
+	if (WEXITSTATUS(st) == T_SKIP)
+		printf("RLIMIT_MEMLOCK 0: rings are not charged on this kernel, "
+		       "not tried\n");
+	else
+		CHECK_EQ(WEXITSTATUS(st), 0);
+	if (WEXITSTATUS(st) == 0)
+		printf("RLIMIT_MEMLOCK 0 (no ring can be made): available, with "
+		       "the reason, probed again once a ring can be made\n");
 	CHECK_EQ(regbuf_features_get(&f), 0);
 	/* Bad sizes are refused, nothing else read. */
 	{

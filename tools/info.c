@@ -139,7 +139,7 @@ static void json_info(void)
 	json_str(&j, "kernel", f.kernel);
 	json_str(&j, "regbuf", regbuf_version());
 	json_str(&j, "io_uring", state_name(f.io_uring));
-	if (f.io_uring != REGBUF_IO_URING_AVAILABLE) {
+	if (f.io_uring != REGBUF_IO_URING_AVAILABLE || f.io_uring_errno) {
 		json_int(&j, "io_uring_errno", f.io_uring_errno);
 		json_str(&j, "io_uring_why", f.why);
 	}
@@ -233,6 +233,8 @@ void print_info(FILE *o, bool brief)
 	if (f.io_uring != REGBUF_IO_URING_AVAILABLE)
 		fprintf(o, "  %-14s -> %s; pools still work as plain memory\n",
 			"", f.why);
+	else if (f.io_uring_errno)
+		fprintf(o, "  %-14s -> %s\n", "", f.why);
 	fprintf(o, "  %-14s", "features");
 	for (int i = 0; i < REGBUF_FEAT_NR; i++)
 		if (f.features & (1ULL << i))
@@ -272,7 +274,8 @@ void print_info(FILE *o, bool brief)
 		fprintf(o, ", %s of it charged to this user now",
 			rb_fmt_size(m.memlock_used, a, sizeof(a)));
 		if (m.nr_rings)
-			fprintf(o, " (about %s the own memory of %u rings)",
+			fprintf(o,
+				" (about %s of it the own memory of %u rings)",
 				rb_fmt_size(m.memlock_rings, a, sizeof(a)),
 				m.nr_rings);
 	}

@@ -21,8 +21,6 @@ struct ps_ring {
 	bool complete;	   /* false: the kernel left the list out (busy) */
 	uint32_t nr_bufs;  /* slots holding a buffer */
 	struct ps_buf *bufs;
-	uint64_t ino; /* the ring's inode: one ring open in several processes */
-	uint64_t own; /* its own SQ/CQ memory, charged from 6.13 (estimate) */
 };
 
 /* One address range registered in one or more rings of a process. */
@@ -57,8 +55,9 @@ struct ps_user {
 	uid_t uid;
 	char name[32];
 	uint64_t charged;   /* VmPin of all its processes, and rings_own */
-	uint64_t rings_own; /* its rings' own memory, each ring once (6.13+) */
-	uint32_t nr_rings;  /* distinct rings of its processes */
+	uint64_t rings_own; /* its rings' own memory, each ring once (6.13+),
+			     * over all its processes without CAP_IPC_LOCK */
+	uint32_t nr_rings;  /* those distinct rings */
 	uint64_t limit;	    /* smallest soft limit of its ring processes */
 	bool enforced;	    /* some ring process of it lacks CAP_IPC_LOCK */
 	uint32_t procs;	    /* processes with rings */

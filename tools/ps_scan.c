@@ -133,20 +133,8 @@ static int read_ring(pid_t pid, int fd, struct ps_ring *r, uint32_t *retried)
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
 	r->fd = fd;
 	for (int i = 0; i < FDINFO_TRIES; i++) {
-		const char *sq, *cq, *ino;
-
 		if (slurp(path, &text) < 0)
 			return -errno;
-		sq = field(text, "SqMask:");
-		cq = field(text, "CqMask:");
-		ino = field(text, "ino:");
-		if (sq && cq && ino) {
-			r->ino = strtoull(ino, NULL, 10);
-			r->own = rb_ring_own_charge(
-				(unsigned)strtoul(sq, NULL, 16) + 1,
-				(unsigned)strtoul(cq, NULL, 16) + 1,
-				(uint64_t)sysconf(_SC_PAGESIZE));
-		}
 		r->complete = parse_fdinfo(text, r);
 		free(text);
 		if (r->complete)
@@ -369,14 +357,38 @@ static struct ps_user *user_of(struct ps_snap *s, uid_t uid)
 	return n;
 }
 
-/* VmPin of every process of the users seen (rings or not). */
+/* Is the running kernel one that charges rings' own memory (6.13+)? */
+static bool rings_charged(void)
+{
+	struct regbuf_features feats = REGBUF_STRUCT_INIT(feats);
+	unsigned maj = 0, min = 0;
+
+	regbuf_features_get(&feats);
+	return sscanf(feats.kernel, "%u.%u", &maj, &min) != 2 ||
+	       rb_ring_own_charged((int)(maj * 1000 + min));
+}
+
+/*
+ * What is charged to each user seen, over every process of it (rings or
+ * not, and whatever --pid picked): VmPin, and from 6.13 the own memory of
+ * its rings, each ring once however many of its processes hold it
+ * (src/ringmem.h). A process with CAP_IPC_LOCK makes rings that charge
+ * nobody: its rings are not counted.
+ */
 static void charge_users(struct ps_snap *s)
 {
+	struct rb_ringset *sets =
+		calloc(s->nr_users ? s->nr_users : 1, sizeof(*sets));
+	bool rings = rings_charged();
 	DIR *dir = opendir("/proc");
 	struct dirent *d;
 
-	if (!dir)
+	if (!dir || !sets) {
+		free(sets);
+		if (dir)
+			closedir(dir);
 		return;
+	}
 	while ((d = readdir(dir))) {
 		struct ps_proc p = {0};
 
@@ -385,65 +397,20 @@ static void charge_users(struct ps_snap *s)
 		p.pid = atoi(d->d_name);
 		read_status(&p);
 		for (uint32_t i = 0; i < s->nr_users; i++)
-			if (s->users[i].uid == p.uid)
+			if (s->users[i].uid == p.uid) {
 				s->users[i].charged += p.vmpin;
+				if (rings && !p.cap_ipc_lock)
+					rb_ringset_scan(&sets[i], p.pid);
+			}
 	}
 	closedir(dir);
-}
-
-struct ring_key {
-	uint64_t uid, ino, own;
-};
-
-static int ring_key_cmp(const void *a, const void *b)
-{
-	const struct ring_key *x = a, *y = b;
-
-	if (x->uid != y->uid)
-		return x->uid < y->uid ? -1 : 1;
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-/* From 6.13 every ring's own memory is charged to its user's memlock
- * limit without showing in VmPin: each distinct ring of a user's
- * processes once (a forked child holds its parent's rings too). */
-static void charge_rings(struct ps_snap *s)
-{
-	struct regbuf_features feats = REGBUF_STRUCT_INIT(feats);
-	unsigned maj = 0, min = 0;
-	struct ring_key *keys;
-	size_t n = 0, total = 0;
-
-	regbuf_features_get(&feats);
-	if (sscanf(feats.kernel, "%u.%u", &maj, &min) == 2 &&
-	    !rb_ring_own_charged((int)(maj * 1000 + min)))
-		return;
-	for (uint32_t i = 0; i < s->nr_procs; i++)
-		total += s->procs[i].nr_rings;
-	keys = total ? malloc(total * sizeof(*keys)) : NULL;
-	if (!keys)
-		return;
-	for (uint32_t i = 0; i < s->nr_procs; i++)
-		for (uint32_t r = 0; r < s->procs[i].nr_rings; r++)
-			if (s->procs[i].rings[r].own)
-				keys[n++] = (struct ring_key){
-					s->procs[i].uid,
-					s->procs[i].rings[r].ino,
-					s->procs[i].rings[r].own};
-	qsort(keys, n, sizeof(*keys), ring_key_cmp);
-	for (size_t k = 0; k < n; k++) {
-		struct ps_user *u;
-
-		if (k && !ring_key_cmp(&keys[k - 1], &keys[k]))
-			continue;
-		u = user_of(s, (uid_t)keys[k].uid);
-		if (!u)
-			continue;
-		u->rings_own += keys[k].own;
-		u->charged += keys[k].own;
-		u->nr_rings++;
+	for (uint32_t i = 0; i < s->nr_users; i++) {
+		s->users[i].rings_own = sets[i].bytes;
+		s->users[i].nr_rings = sets[i].rings;
+		s->users[i].charged += sets[i].bytes;
+		rb_ringset_free(&sets[i]);
 	}
-	free(keys);
+	free(sets);
 }
 
 int ps_scan(const struct ps_filter *f, struct ps_snap *s)
@@ -496,7 +463,6 @@ int ps_scan(const struct ps_filter *f, struct ps_snap *s)
 		}
 	}
 	charge_users(s);
-	charge_rings(s);
 	return 0;
 }
 
