@@ -233,6 +233,7 @@ kernel-proof: deps
 	done
 	tests/kernels/peers-compare.sh
 	tests/kernels/pairs.sh 3
+	tests/kernels/gup-pairs.sh 2
 
 # libFuzzer (clang): each harness for FUZZ_SECONDS against the real kernel,
 # corpus seeded from fuzz/corpus/, crashes kept in build-fuzz/crashes/.
