@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 B=${1:-}
 LAYERS='
 src: uapi.h sys.h sys.c
-src: fmt.h base.h error.c heap.c abi.c names.c
+src: fmt.h ringmem.h base.h error.c heap.c abi.c names.c
 src: probe.h features.c
 src: folio.h folio.c plan.c
 src: pool.h live.c layout.c backing.c registry.c
