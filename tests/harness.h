@@ -325,6 +325,39 @@ static inline int t_memlock_enforced(void)
 	return t_memlock_room() != UINT64_MAX;
 }
 
+/* A forked child holding every fd of this process (its rings too) until
+ * t_hold_end(). */
+struct t_hold {
+	pid_t pid;
+	int fd;
+};
+
+static inline struct t_hold t_hold_fork(void)
+{
+	int go[2];
+	pid_t pid;
+
+	CHECK_EQ(pipe(go), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		char c;
+
+		close(go[1]);
+		_exit(read(go[0], &c, 1) < 0);
+	}
+	close(go[0]);
+	return (struct t_hold){pid, go[1]};
+}
+
+static inline void t_hold_end(struct t_hold h)
+{
+	int st;
+
+	close(h.fd);
+	CHECK_EQ(waitpid(h.pid, &st, 0), h.pid);
+}
+
 static inline int t_io_uring_ok(void)
 {
 	struct regbuf_features f = {.struct_size = sizeof(f)};

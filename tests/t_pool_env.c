@@ -439,10 +439,9 @@ static void ring_charge_advice(void)
 	struct rlimit rl0, rl;
 	unsigned n = 0, maj = 0, min = 0;
 	unsigned long long kib = 0;
+	struct t_hold hold;
 	const char *e;
-	int go[2], st;
 	bool charged;
-	pid_t pid;
 
 	regbuf_features_get(&f);
 	sscanf(f.kernel, "%u.%u", &maj, &min);
@@ -461,19 +460,9 @@ static void ring_charge_advice(void)
 		CHECK_EQ(m1.memlock_rings, 0);
 	}
 	/* a child holding the same rings: the same count */
-	CHECK_EQ(pipe(go), 0);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (!pid) {
-		char c;
-
-		close(go[1]);
-		_exit(read(go[0], &c, 1) < 0);
-	}
-	close(go[0]);
+	hold = t_hold_fork();
 	CHECK_EQ(regbuf_machine_get(&m2), 0);
-	close(go[1]);
-	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	t_hold_end(hold);
 	CHECK_EQ(m2.nr_rings, m1.nr_rings);
 	CHECK_EQ(m2.memlock_rings, m1.memlock_rings);
 	/* refused at 1 MiB, registered at the limit the error names */

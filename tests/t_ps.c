@@ -605,9 +605,8 @@ static void rings_own(void)
 	struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
 	unsigned long long own1, nr1, own2, nr2;
 	unsigned maj = 0, min = 0;
+	struct t_hold hold;
 	bool cap;
-	int go[2], st;
-	pid_t kid;
 
 	regbuf_features_get(&f);
 	sscanf(f.kernel, "%u.%u", &maj, &min);
@@ -616,19 +615,9 @@ static void rings_own(void)
 	for (int i = 0; i < 16; i++)
 		CHECK_EQ(io_uring_queue_init(64, &r[i], 0), 0);
 	user_rings(&own1, &nr1);
-	CHECK_EQ(pipe(go), 0);
-	kid = fork();
-	CHECK(kid >= 0);
-	if (!kid) {
-		char c;
-
-		close(go[1]);
-		_exit(read(go[0], &c, 1) < 0);
-	}
-	close(go[0]);
+	hold = t_hold_fork();
 	user_rings(&own2, &nr2);
-	close(go[1]);
-	CHECK_EQ(waitpid(kid, &st, 0), kid);
+	t_hold_end(hold);
 	CHECK_EQ(nr2, nr1);
 	CHECK_EQ(own2, own1);
 	if (cap) {
