@@ -185,6 +185,17 @@ static bool is_anchor(const struct stat *st)
 	return found;
 }
 
+/* What registering slots [first, first + nr) on a new anchor charges. */
+static uint64_t slots_charge(const struct regbuf_pool *p, unsigned first,
+			     unsigned nr)
+{
+	uint64_t need = RB_ANCHOR_CHARGE;
+
+	for (unsigned i = first; i < first + nr; i++)
+		need += p->slots[i].charge;
+	return need;
+}
+
 /* What the kernel refused that the budget (read before) allowed: more is
  * charged than /proc shows (rings being released, processes hidden from
  * us, rings not mapped in a shape fdinfo does not show). ENOMEM, with the
@@ -213,16 +224,15 @@ static int anchor_open(struct regbuf_pool *p, const struct rb_budget *bg,
 		       unsigned first, unsigned nr)
 {
 	struct io_uring_params params;
-	uint64_t t0, need = RB_ANCHOR_CHARGE;
 	char a[32], what[64];
+	uint64_t t0;
 	int fd, ret;
 
-	for (unsigned i = first; i < first + nr; i++)
-		need += p->slots[i].charge;
 	memset(&params, 0, sizeof(params));
 	fd = rb_uring_setup(1, &params);
 	if (fd == -ENOMEM)
-		return refused_above(bg, "an anchor ring", need);
+		return refused_above(bg, "an anchor ring",
+				     slots_charge(p, first, nr));
 	if (fd < 0)
 		return rb_err(fd, "cannot create an anchor ring: %s",
 			      strerror(-fd));
@@ -239,7 +249,7 @@ static int anchor_open(struct regbuf_pool *p, const struct rb_budget *bg,
 	if (ret == -ENOMEM) {
 		snprintf(what, sizeof(what), "to pin %s",
 			 rb_fmt_size(p->size, a, sizeof(a)));
-		return refused_above(bg, what, need);
+		return refused_above(bg, what, slots_charge(p, first, nr));
 	}
 	return rb_err(ret, "registering slots %u..%u failed: %s", first,
 		      first + nr - 1, strerror(-ret));

@@ -22,7 +22,6 @@
 #define REGBUF_RINGMEM_H
 
 #include <dirent.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
