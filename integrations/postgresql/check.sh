@@ -141,14 +141,19 @@ else
 fi
 
 # ---- 3. the setting without io_method=io_uring: said, and nothing else -----
+# worker_case WHAT: the server just started with io_method=worker and the
+# setting on reads as before and logs that the setting does nothing
+worker_case() {
+	got=$(psql_q "$Q")
+	stop
+	l=$(grep -m1 'io_uring_fixed_buffers' "$R/server.log" | sed 's/^.*LOG: *//')
+	[ "$got" = "$want" ] || bad "$1: answer $got"
+	case "$l" in *"has no effect unless"*) ;; *) bad "$1: no LOG line that the setting does nothing: $l" ;; esac
+	res "$1, io_uring_fixed_buffers=on: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); LOG: $l"
+}
 : >"$R/server.log"
 as_user pg_ctl -D "$D" -l "$R/server.log" -w -t 120 -o "$PG_SETTINGS -c io_method=worker -c io_uring_fixed_buffers=on" start >/dev/null
-got=$(psql_q "$Q")
-stop
-l=$(grep -m1 'io_uring_fixed_buffers' "$R/server.log" | sed 's/^.*LOG: *//')
-[ "$got" = "$want" ] || bad "io_method=worker: answer $got"
-case "$l" in *"has no effect unless"*) ;; *) bad "io_method=worker: no LOG line that the setting does nothing: $l" ;; esac
-res "io_method=worker, io_uring_fixed_buffers=on: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); LOG: $l"
+worker_case "io_method=worker"
 
 # ---- 4. max_connections=1000 ----------------------------------------------------
 # over 1000 rings: their own memory alone passes 8 MiB of RLIMIT_MEMLOCK
@@ -199,12 +204,7 @@ for setting in off on; do
 done
 : >"$R/server.log"
 if denied io_uring_setup "-c io_method=worker -c io_uring_fixed_buffers=on"; then
-	got=$(psql_q "$Q")
-	stop
-	l=$(grep -m1 'io_uring_fixed_buffers' "$R/server.log" | sed 's/^.*LOG: *//')
-	[ "$got" = "$want" ] || bad "io_uring_setup refused, io_method=worker: answer $got"
-	case "$l" in *"has no effect unless"*) ;; *) bad "io_uring_setup refused, io_method=worker: $l" ;; esac
-	res "seccomp refusing io_uring_setup, io_method=worker, io_uring_fixed_buffers=on: answer $([ "$got" = "$want" ] && echo same || echo DIFFERENT); LOG: $l"
+	worker_case "seccomp refusing io_uring_setup, io_method=worker"
 else
 	bad "io_uring_setup refused, io_method=worker: the server did not start"
 fi
