@@ -89,7 +89,11 @@ enum regbuf_io_uring_state {
  * into an accounted ring takes a reference per huge page of every buffer.
  * By version or the PRIV_UNACCOUNTED probe. */
 #define REGBUF_FEAT_HPAGE_XARRAY (1ULL << 14)
-#define REGBUF_FEAT_NR		 15
+/* Every ring's own memory (SQ/CQ ring, SQEs) is charged to its creator's
+ * RLIMIT_MEMLOCK, unseen in VmPin (6.13 to 6.18 at least; not 7.2 or 7.3).
+ * Probed by a ring made at RLIMIT_MEMLOCK 0 without CAP_IPC_LOCK. */
+#define REGBUF_FEAT_RING_MEMLOCK (1ULL << 15)
+#define REGBUF_FEAT_NR		 16
 
 struct regbuf_features {
 	uint32_t struct_size;	/* sizeof(struct regbuf_features) */
@@ -128,10 +132,11 @@ struct regbuf_machine {
 	 * memlock_used; UINT64_MAX when the limit is not enforced
 	 * (unlimited, or CAP_IPC_LOCK). */
 	uint64_t memlock_room;
-	/* From 6.13 the kernel charges every ring's own SQ/CQ memory to the
-	 * same limit without showing it in VmPin: an estimate of it over
-	 * the user's nr_rings rings (from their fdinfo; 0 before 6.13, or
-	 * when the limit is not enforced). */
+	/* Where the kernel charges every ring's own SQ/CQ memory to the
+	 * same limit without showing it in VmPin (REGBUF_FEAT_RING_MEMLOCK):
+	 * an estimate of it over the user's nr_rings rings (from their
+	 * mappings and fdinfo; 0 where rings are not charged, or when the
+	 * limit is not enforced). */
 	uint64_t memlock_rings;
 	uint32_t nr_rings;
 	uint32_t reserved1;

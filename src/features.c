@@ -13,6 +13,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -156,7 +159,7 @@ static void classify_refusal(struct regbuf_features *f, const char *call,
 			"no ring could be made to probe the kernel (%s: %s); features unknown until one can",
 			strerror(-err),
 			err == -ENOMEM
-				? "RLIMIT_MEMLOCK used up? from 6.13 every ring's own memory counts"
+				? "RLIMIT_MEMLOCK used up? on 6.13 to 6.18 every ring's own memory counts"
 				: "out of file descriptors");
 	} else if (strcmp(call, "io_uring_setup")) {
 		/* rings were made: io_uring is there, and io_uring_disabled
@@ -223,13 +226,13 @@ static bool cap_ipc_lock_in(const char *status)
  * What io_uring has charged to this user's RLIMIT_MEMLOCK, as far as /proc
  * shows: the sum of VmPin over the processes of this real uid that this
  * process can read (a ring charges both its creator's user and its mm).
- * With rings, also the rings' own SQ/CQ memory, which the kernel charges
- * to the same limit from 6.13 without showing it in VmPin: estimated from
- * each ring's fdinfo. Processes hidden from us (hidepid) are not counted.
- * Reads every status file of /proc: for pool creation, not for hot paths.
- * Only the first read goes through the fault seam: every later one fails
- * the same way (the process is skipped), and counting each would make
- * fault tests quadratic in the number of processes.
+ * With rings, also the rings' own SQ/CQ memory, which some kernels charge
+ * to the same limit without showing it in VmPin (REGBUF_FEAT_RING_MEMLOCK):
+ * estimated from each ring's mappings and fdinfo. Processes hidden from us
+ * (hidepid) are not counted. Reads every status file of /proc: for pool
+ * creation, not for hot paths. Only the first read goes through the fault seam:
+ * every later one fails the same way (the process is skipped), and counting
+ * each would make fault tests quadratic in the number of processes.
  */
 int rb_user_charge(uint64_t *pinned, uint64_t *rings, unsigned *nr_rings)
 {
@@ -241,9 +244,8 @@ int rb_user_charge(uint64_t *pinned, uint64_t *rings, unsigned *nr_rings)
 	ssize_t n;
 	int fd;
 
-	rb_features(); /* the kernel version */
-	if (!rb_ring_own_charged(kver))
-		rings = NULL; /* the rings' memory is not charged there */
+	if (!rb_has(REGBUF_FEAT_RING_MEMLOCK))
+		rings = NULL; /* the rings' memory is not charged here */
 	fd = rb_open("/proc", O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return fd;
@@ -311,6 +313,72 @@ static bool probe_priv_unaccounted(int fd)
 	}
 	rb_munmap(iov.iov_base, 4096);
 	return unaccounted;
+}
+
+/*
+ * Does the kernel charge a ring's own memory to RLIMIT_MEMLOCK? A child
+ * sharing our memory (as posix_spawn's does, so nothing is copied and no
+ * SIGCHLD reaches the program) drops CAP_IPC_LOCK, lowers its own
+ * RLIMIT_MEMLOCK to 0 and makes a one-entry ring: ENOMEM where the ring is
+ * charged, a ring where it is not. Raw system calls only: it runs on a
+ * stack of its own while the parent thread waits. 1 charged, 0 not, -1
+ * unknown (no child, or the ring refused for another reason).
+ */
+struct ring_memlock_probe {
+	long setup; /* io_uring_setup's result, -errno */
+};
+
+__attribute__((no_sanitize_address)) static int ring_memlock_child(void *arg)
+{
+	struct ring_memlock_probe *r = arg;
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	struct io_uring_params p;
+	struct rlimit rl;
+	long fd;
+
+	if (!syscall(SYS_capget, &h, d)) {
+		d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &=
+			~CAP_TO_MASK(CAP_IPC_LOCK);
+		if (syscall(SYS_capset, &h, d))
+			return 1;
+	}
+	if (syscall(SYS_prlimit64, 0, RLIMIT_MEMLOCK, NULL, &rl))
+		return 1;
+	rl.rlim_cur = 0;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_MEMLOCK, &rl, NULL))
+		return 1;
+	for (size_t i = 0; i < sizeof(p); i++)
+		((volatile char *)&p)[i] = 0;
+	fd = syscall(__NR_io_uring_setup, 1, &p);
+	r->setup = fd < 0 ? -errno : 0;
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	return 0;
+}
+
+static int probe_ring_memlock(void)
+{
+	struct ring_memlock_probe r = {.setup = 1};
+	const size_t stack = 64 << 10;
+	void *mem;
+	pid_t pid;
+	int err = errno;
+
+	if (rb_mmap(&mem, NULL, stack, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0))
+		return -1;
+	/* exit signal 0: only __WALL waits for it */
+	pid = clone(ring_memlock_child, (char *)mem + stack,
+		    CLONE_VM | CLONE_VFORK, &r);
+	if (pid > 0)
+		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+	rb_munmap(mem, stack);
+	errno = err;
+	if (pid <= 0)
+		return -1;
+	return r.setup == -ENOMEM ? 1 : r.setup == 0 ? 0 : -1;
 }
 
 /* Does the kernel take buffers over 1 GiB? Before 7.2 a longer one is
@@ -399,6 +467,9 @@ static bool probe_into(struct regbuf_features *f)
 	if (probe_priv_unaccounted(fd))
 		f->features |= REGBUF_FEAT_PRIV_UNACCOUNTED;
 	rb_close(fd);
+	ret = probe_ring_memlock();
+	if (ret > 0 || (ret < 0 && rb_ring_own_charged(kver)))
+		f->features |= REGBUF_FEAT_RING_MEMLOCK;
 	/* Same rewrite as PRIV_UNACCOUNTED; not observable without an
 	 * accounted process and a huge page, so by version as well. */
 	if (kver >= 7002 || (f->features & REGBUF_FEAT_PRIV_UNACCOUNTED))

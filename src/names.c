@@ -40,7 +40,7 @@ static const char *const feat_names[REGBUF_FEAT_NR] = {
 	"sparse",	"clone",	  "clone_ranges", "pbuf_ring",
 	"pbuf_inc",	"min_left",	  "mem_region",	  "query",
 	"rw_vec_fixed", "coalesce",	  "pagemap_scan", "priv_unaccounted",
-	"large_bufs",	"hpage_per_ring", "hpage_xarray",
+	"large_bufs",	"hpage_per_ring", "hpage_xarray", "ring_memlock",
 };
 
 RB_EXPORT const char *regbuf_feature_name(uint64_t bit)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What io_uring rings' own memory charges to their user's RLIMIT_MEMLOCK
- * (from 6.13: the SQ/CQ ring, the SQEs and every other region the kernel
- * allocates for a ring, such as a provided-buffer ring it maps; never shown
- * in VmPin), as far as /proc shows it. Header-only: the library's memlock
+ * (on the kernels that charge it, REGBUF_FEAT_RING_MEMLOCK: the SQ/CQ ring,
+ * the SQEs and every other region the kernel allocates for a ring, such as
+ * a provided-buffer ring it maps; never shown in VmPin), as far as /proc
+ * shows it. Header-only: the library's memlock
  * budget and `regbuf ps` (which may link the shared library, where the
  * library's internals are hidden) read it the same way.
  *
@@ -45,11 +46,12 @@ static inline uint64_t rb_ring_own_charge(unsigned sq_entries,
 	return ((rings + page - 1) / page + (sqes + page - 1) / page) * page;
 }
 
-/* The kernel charges it: 6.13 and later (version as major * 1000 +
- * minor, 0 unknown: assumed new). */
+/* Where the probe of REGBUF_FEAT_RING_MEMLOCK could not tell, by version
+ * (major * 1000 + minor, 0 unknown): 6.13 charges it, 7.2 no longer does
+ * (its rings' regions are created without a user to charge). */
 static inline int rb_ring_own_charged(int kver)
 {
-	return !kver || kver >= 6013;
+	return !kver || (kver >= 6013 && kver < 7002);
 }
 
 /* Rings counted so far, by inode (open addressing; 0 is never an inode). */

@@ -422,7 +422,8 @@ static void partial_hidden_charge(void)
 }
 
 /*
- * From 6.13 the rings' own memory is charged unseen: regbuf_machine_get()
+ * Where the rings' own memory is charged unseen (REGBUF_FEAT_RING_MEMLOCK:
+ * 6.13 to 6.18, not 7.2): regbuf_machine_get()
  * counts it from the rings' fdinfo, once per ring however many processes
  * hold it (a forked child shares every fd), and a pool refused at a
  * lowered RLIMIT_MEMLOCK names a limit at which the same pool registers.
@@ -437,15 +438,14 @@ static void ring_charge_advice(void)
 	struct regbuf_pool_opts o;
 	struct regbuf_pool *p;
 	struct rlimit rl0, rl;
-	unsigned n = 0, maj = 0, min = 0;
+	unsigned n = 0;
 	unsigned long long kib = 0;
 	struct t_hold hold;
 	const char *e;
 	bool charged;
 
 	regbuf_features_get(&f);
-	sscanf(f.kernel, "%u.%u", &maj, &min);
-	charged = maj * 1000 + min >= 6013;
+	charged = f.features & REGBUF_FEAT_RING_MEMLOCK;
 	CHECK_EQ(regbuf_machine_get(&m0), 0);
 	while (n < 64 && !io_uring_queue_init(64, &rings[n], 0))
 		n++;
@@ -540,8 +540,9 @@ static int shaped_ring(unsigned fl)
 /* In a child of a user of its own at 8 MiB (or the hard limit): rings of one
  * shape until the kernel refuses one, then regbuf's estimate of their memory:
  * at most the limit (the kernel took them all), and one ring more would pass
- * it. */
-static int ring_shape_child(uid_t uid, unsigned fl)
+ * it. Where regbuf finds rings not charged, the kernel takes 256 rings of
+ * 388 KiB or more at that limit, and regbuf counts none of it. */
+static int ring_shape_child(uid_t uid, unsigned fl, bool charged)
 {
 	struct rlimit rl;
 	struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
@@ -556,9 +557,23 @@ static int ring_shape_child(uid_t uid, unsigned fl)
 		return 10;
 	while (n < 256 && (fd = shaped_ring(fl)) >= 0)
 		n++;
+	CHECK_EQ(regbuf_machine_get(&m), 0);
+	if (!charged) {
+		CHECK_EQ(n, 256);
+		CHECK(fd >= 0);
+		CHECK_EQ(m.memlock_rings, 0);
+		CHECK_EQ(m.nr_rings, 0);
+		printf("  rings of 4096 entries%s%s%s: not charged here, the "
+		       "kernel took %u at %llu KiB, regbuf counts none\n",
+		       fl & T_NO_SQARRAY ? ", NO_SQARRAY" : "",
+		       fl & T_SQE128 ? ", SQE128" : "",
+		       fl & T_CQE32 ? ", CQE32" : "", n,
+		       (unsigned long long)(rl.rlim_cur >> 10));
+		fflush(stdout);
+		return 0;
+	}
 	CHECK_EQ(fd, -ENOMEM);
 	CHECK(n > 0);
-	CHECK_EQ(regbuf_machine_get(&m), 0);
 	CHECK_EQ(m.nr_rings, n);
 	CHECK(m.memlock_rings <= rl.rlim_cur);
 	CHECK(m.memlock_rings + m.memlock_rings / n > rl.rlim_cur);
@@ -576,23 +591,19 @@ static int ring_shape_child(uid_t uid, unsigned fl)
 /*
  * The estimate of the rings' own memory is exact for mapped rings of every
  * shape (it reads the mappings' lengths): plain, NO_SQARRAY (liburing's
- * default since 2.6), SQE128 with CQE32. Root only: each shape needs a
- * user of its own, with nothing charged to it (closed rings are released
- * late). From 6.13, where the kernel charges it.
+ * default since 2.6), SQE128 with CQE32; and the probe of whether rings
+ * are charged at all is what the kernel does with them. Root only: each
+ * shape needs a user of its own, with nothing charged to it (closed rings
+ * are released late).
  */
 static void ring_shapes(void)
 {
 	static const unsigned shapes[] = {0, T_NO_SQARRAY, T_SQE128 | T_CQE32};
 	struct regbuf_features f = REGBUF_STRUCT_INIT(f);
-	unsigned maj = 0, min = 0;
+	bool charged;
 
 	regbuf_features_get(&f);
-	sscanf(f.kernel, "%u.%u", &maj, &min);
-	if (maj * 1000 + min < 6013) {
-		printf("  rings' own memory: not charged before 6.13, shapes not "
-		       "checked\n");
-		return;
-	}
+	charged = f.features & REGBUF_FEAT_RING_MEMLOCK;
 	for (unsigned i = 0; i < 3; i++) {
 		int st;
 		pid_t pid;
@@ -601,7 +612,7 @@ static void ring_shapes(void)
 		pid = fork();
 		CHECK(pid >= 0);
 		if (!pid)
-			_exit(ring_shape_child(65530 - i, shapes[i]));
+			_exit(ring_shape_child(65530 - i, shapes[i], charged));
 		CHECK_EQ(waitpid(pid, &st, 0), pid);
 		CHECK(WIFEXITED(st));
 		CHECK_EQ(WEXITSTATUS(st), 0);

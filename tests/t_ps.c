@@ -604,12 +604,10 @@ static void rings_own(void)
 	static struct io_uring r[16];
 	struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
 	unsigned long long own1, nr1, own2, nr2;
-	unsigned maj = 0, min = 0;
 	struct t_hold hold;
 	bool cap;
 
 	regbuf_features_get(&f);
-	sscanf(f.kernel, "%u.%u", &maj, &min);
 	CHECK_EQ(regbuf_machine_get(&m), 0);
 	cap = m.cap_ipc_lock;
 	for (int i = 0; i < 16; i++)
@@ -624,7 +622,7 @@ static void rings_own(void)
 		/* rings made with CAP_IPC_LOCK charge nobody */
 		CHECK_EQ(nr1, 0);
 		CHECK_EQ(own1, 0);
-	} else if (maj * 1000 + min >= 6013) {
+	} else if (f.features & REGBUF_FEAT_RING_MEMLOCK) {
 		/* 64 SQEs, 128 CQEs: a page for each region */
 		CHECK(nr1 >= 16);
 		CHECK(own1 >= 16 * 8192ULL);

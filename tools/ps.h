@@ -55,8 +55,9 @@ struct ps_user {
 	uid_t uid;
 	char name[32];
 	uint64_t charged;   /* VmPin of all its processes, and rings_own */
-	uint64_t rings_own; /* its rings' own memory, each ring once (6.13+),
-			     * over all its processes without CAP_IPC_LOCK */
+	uint64_t rings_own; /* its rings' own memory where it is charged,
+			     * each ring once, over all its processes
+			     * without CAP_IPC_LOCK */
 	uint32_t nr_rings;  /* those distinct rings */
 	uint64_t limit;	    /* smallest soft limit of its ring processes */
 	bool enforced;	    /* some ring process of it lacks CAP_IPC_LOCK */

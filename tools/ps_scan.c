@@ -357,23 +357,21 @@ static struct ps_user *user_of(struct ps_snap *s, uid_t uid)
 	return n;
 }
 
-/* Is the running kernel one that charges rings' own memory (6.13+)? */
+/* Does the running kernel charge rings' own memory (probed)? */
 static bool rings_charged(void)
 {
 	struct regbuf_features feats = REGBUF_STRUCT_INIT(feats);
-	unsigned maj = 0, min = 0;
 
 	regbuf_features_get(&feats);
-	return sscanf(feats.kernel, "%u.%u", &maj, &min) != 2 ||
-	       rb_ring_own_charged((int)(maj * 1000 + min));
+	return feats.features & REGBUF_FEAT_RING_MEMLOCK;
 }
 
 /*
  * What is charged to each user seen, over every process of it (rings or
- * not, and whatever --pid picked): VmPin, and from 6.13 the own memory of
- * its rings, each ring once however many of its processes hold it
- * (src/ringmem.h). A process with CAP_IPC_LOCK makes rings that charge
- * nobody: its rings are not counted.
+ * not, and whatever --pid picked): VmPin, and where the kernel charges it
+ * (REGBUF_FEAT_RING_MEMLOCK) the own memory of its rings, each ring once
+ * however many of its processes hold it (src/ringmem.h). A process with
+ * CAP_IPC_LOCK makes rings that charge nobody: its rings are not counted.
  */
 static void charge_users(struct ps_snap *s)
 {
