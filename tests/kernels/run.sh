@@ -277,7 +277,7 @@ boot() {
 	start=$(date +%s)
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp $smp $numa \
 		-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
-		-append "regbuf.only=${REGBUF_TEST_ONLY:-} console=ttyS0 panic=-1 $huge transparent_hugepage=madvise ${REGBUF_KERNEL_APPEND:-}" \
+		-append "regbuf.only=$(echo "${REGBUF_TEST_ONLY:-}" | tr ' ' ,) console=ttyS0 panic=-1 $huge transparent_hugepage=madvise ${REGBUF_KERNEL_APPEND:-}" \
 		-drive file="$W/disk.img",if=virtio,format=raw -nic none \
 		-nographic -no-reboot -serial file:"$W/$log.log" -monitor none \
 		>/dev/null 2>&1 || true
