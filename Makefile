@@ -6,9 +6,11 @@
 #   make bench      deps, then every benchmark into bench/results/
 #   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each (clang)
 #   make check-kernel KERNEL=6.1   the suite on Debian's kernel in QEMU (6.1 6.12 7.2 7.3,
-#                   and 7.2-stock / 7.2+regbuf built by `make kernel`)
-#   make check-kernels  that on 6.1 6.12 7.2 7.3 7.2+regbuf (CI: three of them)
-#   make kernel     linux-source-7.2 stock and with kernel/patches
+#                   and 7.2-stock / 7.2+regbuf / 7.3-stock / 7.3+regbuf
+#                   built by `make kernel`)
+#   make check-kernels  that on 6.1 6.12 7.2 7.3 7.2+regbuf 7.3+regbuf
+#                   (CI: three of them)
+#   make kernel     linux-source-7.2 and -7.3 stock and with kernel/patches
 #   make kernel-proof  what CI cannot fit: debug kernel, peers' suites, pairs
 #   make postgresql  Debian's postgresql-18 with integrations/postgresql's
 #                   patches (check-postgresql: its checks and suites;
@@ -185,7 +187,7 @@ check-kernel: deps
 # Every kernel the suite knows, one after the other (about 16 minutes each
 # under TCG; CI runs 6.1, 6.12 and 7.2+regbuf). Then tests/kernels/table.sh
 # prints the README's kernel table from their output.
-KERNELS ?= 6.1 6.12 7.2 7.3 7.2+regbuf
+KERNELS ?= 6.1 6.12 7.2 7.3 7.2+regbuf 7.3+regbuf
 check-kernels: DEPS = build
 check-kernels: deps
 	for k in $(KERNELS); do tests/kernels/run.sh $$k || exit 1; done
@@ -210,11 +212,14 @@ check-postgresql-kernel: postgresql
 bench-postgresql: postgresql
 	integrations/postgresql/bench.sh
 
-# Debian's linux-source-7.2 built stock and with kernel/patches (objects and
-# ccache kept under build-kernel/, so a rebuild after editing a patch takes
-# minutes); then `make check-kernel KERNEL=7.2+regbuf` (or 7.2-stock).
+# Debian's linux-source-7.2 and the newest source Debian carries,
+# linux-source-7.3 (experimental), each built stock and with kernel/patches
+# (objects and ccache kept under build-kernel/, so a rebuild after editing
+# a patch takes minutes; about 25 minutes a build cold); then
+# `make check-kernel KERNEL=7.2+regbuf` (or 7.2-stock, 7.3+regbuf, ...).
+KERNEL_BASES ?= 7.2 7.3
 kernel:
-	kernel/build.sh stock regbuf
+	for v in $(KERNEL_BASES); do REGBUF_KERNEL_BASE=$$v kernel/build.sh stock regbuf || exit 1; done
 
 # What does not fit in CI's 90 minutes, run before the kernel half's
 # results are recorded (kernel/RESULTS.md): the debug kernel under the
@@ -223,8 +228,10 @@ kernel:
 # (registration). Hours under TCG.
 kernel-proof: DEPS = peers
 kernel-proof: deps
-	kernel/build.sh stock regbuf debug cross lint
+	kernel/build.sh stock regbuf debug stock-debug cross lint
 	tests/kernels/run.sh 7.2+regbuf-debug
+	# the control: the race stress on stock with the same debug config
+	REGBUF_TEST_ONLY=t_kraces tests/kernels/run.sh 7.2-stock-debug
 	tests/kernels/peers.sh
 	for k in 7.2-stock 7.2+regbuf; do \
 		REGBUF_PEERS=liburing,liburing-unpriv,mm tests/kernels/run.sh $$k peers || exit 1; \
@@ -232,6 +239,13 @@ kernel-proof: deps
 			REGBUF_TEST_ONLY=t_kedges tests/kernels/run.sh $$k || exit 1; \
 	done
 	tests/kernels/peers-compare.sh
+	# the second base: its suite, and the peers' suites stock and patched
+	REGBUF_KERNEL_BASE=7.3 kernel/build.sh stock regbuf
+	tests/kernels/run.sh 7.3+regbuf
+	for k in 7.3-stock 7.3+regbuf; do \
+		REGBUF_PEERS=liburing,liburing-unpriv,mm tests/kernels/run.sh $$k peers || exit 1; \
+	done
+	tests/kernels/peers-compare.sh 7.3-stock 7.3+regbuf
 	tests/kernels/pairs.sh 3
 	tests/kernels/gup-pairs.sh 2
 

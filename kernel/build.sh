@@ -1,13 +1,16 @@
 #!/bin/sh
-# Build Debian's linux-source-7.2 stock and with regbuf's patch series, from
-# the same source tree and the same config, for the QEMU guests:
+# Build Debian's linux-source-7.2 (or, with REGBUF_KERNEL_BASE=7.3, the
+# newest source Debian carries: linux-source-7.3 from experimental) stock
+# and with regbuf's patch series, from the same source tree and the same
+# config, for the QEMU guests:
 #
-#   kernel/build.sh [stock|regbuf|debug]...      (make kernel KERNEL=7.2)
+#   kernel/build.sh [stock|regbuf|debug]...      (make kernel)
 #
 #   stock   build-kernel/7.2-stock/vmlinuz
 #   regbuf  build-kernel/7.2+regbuf/vmlinuz         (kernel/patches/*.patch)
 #   debug   build-kernel/7.2+regbuf-debug/vmlinuz   (+ KASAN, lockdep, DEBUG_VM)
 #   stock-debug  build-kernel/7.2-stock-debug/vmlinuz  (the same, stock: the control)
+#   (7.3-stock, 7.3+regbuf, ... with REGBUF_KERNEL_BASE=7.3)
 #   cross   the objects the series touches, built for configs a guest never
 #           boots: ARCH=um (no GUP-fast), 32-bit x86, and arm64 when
 #           Debian's cross compiler is installed; after each patch of the
@@ -26,7 +29,14 @@
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 K=$top/build-kernel
-S=$K/src/linux-source-7.2
+V=${REGBUF_KERNEL_BASE:-7.2}
+case $V in 7.2 | 7.3) ;; *) echo "build.sh: REGBUF_KERNEL_BASE is 7.2 or 7.3" >&2; exit 2 ;; esac
+S=$K/src/linux-source-$V
+# object directories (the cross builds of 7.2 keep the names they had
+# before 7.3 was a base)
+o_stock=$K/src/obj-$V o_regbuf=$K/src/obj-$V-regbuf o_debug=$K/src/obj-$V-debug
+o_sdebug=$K/src/obj-$V-stock-debug o_cross=$K/src/obj-
+[ "$V" = 7.2 ] || o_cross=$K/src/obj-$V-
 # outside the tree, so a fresh clone (CI) on this machine reuses it
 export CCACHE_DIR=${REGBUF_CCACHE_DIR:-${HOME:-/root}/.cache/regbuf/ccache}
 # kbuild passes absolute source paths: relative to build-kernel/, every
@@ -44,11 +54,11 @@ done
 if [ ! -f "$S/Makefile" ]; then
 	mkdir -p "$K/src"
 	"$top/tests/kernels/apt.sh" update || { echo "build.sh: apt cannot reach Debian's archive: not built" >&2; exit 77; }
-	(cd "$K/src" && "$top/tests/kernels/apt.sh" download linux-source-7.2 >/dev/null) ||
-		{ echo "build.sh: linux-source-7.2 cannot be fetched: not built" >&2; exit 77; }
-	log "unpacking linux-source-7.2"
-	(cd "$K/src" && dpkg-deb --fsys-tarfile linux-source-7.2_*.deb | tar -x --wildcards '*.tar.xz' &&
-		tar -xJf usr/src/linux-source-7.2.tar.xz && rm -rf usr)
+	(cd "$K/src" && "$top/tests/kernels/apt.sh" download linux-source-$V >/dev/null) ||
+		{ echo "build.sh: linux-source-$V cannot be fetched: not built" >&2; exit 77; }
+	log "unpacking linux-source-$V"
+	(cd "$K/src" && dpkg-deb --fsys-tarfile linux-source-${V}_*.deb | tar -x --wildcards '*.tar.xz' &&
+		tar -xJf usr/src/linux-source-$V.tar.xz && rm -rf usr)
 fi
 
 # The tree is pristine except while a patched variant builds. What is
@@ -61,13 +71,13 @@ apply_one() {
 	cp "$1" "$A/$(ls "$A" | wc -l | awk '{ printf "%04d", $1 }')-$(basename "$1")"
 }
 patches() { # apply|revert
-	if [ "$1" = revert ] || [ -d "$A" ]; then
+	if [ -d "$A" ]; then
 		for f in $(ls -r "$A" 2>/dev/null); do
 			patch -s -p1 -d "$S" -R <"$A/$f" >/dev/null
 		done
 		rm -rf "$A"
 	fi
-	if [ "$1" = apply ]; then
+	if [ "$1" != revert ]; then
 		for f in "$top"/kernel/patches/0*.patch; do
 			case $f in *0000-*) continue ;; esac
 			apply_one "$f"
@@ -126,20 +136,20 @@ for variant in "$@"; do
 	case $variant in
 	stock)
 		patches revert
-		build 7.2-stock "$K/src/obj-7.2" "$top/kernel/config.fragment"
+		build $V-stock "$o_stock" "$top/kernel/config.fragment"
 		;;
 	stock-debug)
 		# the control for the debug runs: stock on the debug config
 		patches revert
-		build 7.2-stock-debug "$K/src/obj-7.2-stock-debug" "$top/kernel/config.fragment" \
+		build $V-stock-debug "$o_sdebug" "$top/kernel/config.fragment" \
 			"$top/kernel/debug.fragment"
 		;;
 	regbuf | debug)
 		patches apply
 		if [ $variant = regbuf ]; then
-			build 7.2+regbuf "$K/src/obj-7.2-regbuf" "$top/kernel/config.fragment"
+			build $V+regbuf "$o_regbuf" "$top/kernel/config.fragment"
 		else
-			build 7.2+regbuf-debug "$K/src/obj-7.2-debug" "$top/kernel/config.fragment" \
+			build $V+regbuf-debug "$o_debug" "$top/kernel/config.fragment" \
 				"$top/kernel/debug.fragment"
 		fi
 		patches revert
@@ -152,20 +162,20 @@ for variant in "$@"; do
 			case $f in *0000-*) continue ;; esac
 			apply_one "$f"
 			n=$((n + 1))
-			o=$K/src/obj-7.2-regbuf
-			[ -f "$o/.config" ] || build 7.2+regbuf "$o" "$top/kernel/config.fragment"
+			o=$o_regbuf
+			[ -f "$o/.config" ] || build $V+regbuf "$o" "$top/kernel/config.fragment"
 			objs=$(series_objs "$f")
 			log "after patch $n ($(basename "$f")): $(echo $objs)"
 			make -s -C "$S" O="$o" -j"$(nproc)" CC="ccache gcc" $objs >"$o/build.log" 2>&1 ||
 				{ tail -n 30 "$o/build.log" >&2; echo "build.sh: patch $n does not build on its own" >&2; exit 1; }
 		done
-		cross_objs um "$K/src/obj-um"
-		cross_objs i386 "$K/src/obj-i386"
+		cross_objs um "${o_cross}um"
+		cross_objs i386 "${o_cross}i386"
 		# Debian's cross compiler, where apt can install it
 		command -v aarch64-linux-gnu-gcc >/dev/null || [ "$(id -u)" -ne 0 ] ||
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-aarch64-linux-gnu >/dev/null 2>&1 || true
 		if command -v aarch64-linux-gnu-gcc >/dev/null; then
-			cross_objs arm64 "$K/src/obj-arm64" aarch64-linux-gnu-
+			cross_objs arm64 "${o_cross}arm64" aarch64-linux-gnu-
 		else
 			echo "build.sh: no aarch64-linux-gnu-gcc (gcc-aarch64-linux-gnu): arm64 not built" >&2
 		fi
@@ -174,8 +184,8 @@ for variant in "$@"; do
 	headers)
 		# the uapi headers of the patched tree, for user-space tests
 		patches apply
-		o=$K/src/obj-7.2-regbuf
-		[ -f "$o/.config" ] || build 7.2+regbuf "$o" "$top/kernel/config.fragment"
+		o=$o_regbuf
+		[ -f "$o/.config" ] || build $V+regbuf "$o" "$top/kernel/config.fragment"
 		make -s -C "$S" O="$o" headers >/dev/null
 		patches revert
 		;;
@@ -189,7 +199,7 @@ for variant in "$@"; do
 		tests=""
 		for t in "$@"; do tests="$tests $sout/$t"; done
 		make -s -C "$S/tools/testing/selftests/mm" OUTPUT="$sout" CC=gcc \
-			KHDR_INCLUDES="-isystem $K/src/obj-7.2-regbuf/usr/include" \
+			KHDR_INCLUDES="-isystem $o_regbuf/usr/include" \
 			EXTRA_CFLAGS="-static -I$lu/src/include -L$lu/src" $tests \
 			>"$K/selftests-build.log" 2>&1 ||
 			{ tail -n 30 "$K/selftests-build.log" >&2; exit 1; }

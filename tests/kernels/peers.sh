@@ -2,10 +2,11 @@
 # Tests that others wrote, built here for the guests (static binaries):
 #
 #   tests/kernels/peers.sh            -> build-kernel/peers/out/{liburing,mm}
+#   REGBUF_KERNEL_BASE=7.3 tests/kernels/peers.sh  -> build-kernel/peers/out-7.3/
 #
 #  - liburing's own regression suite, from Debian's liburing source package
 #    (sid, through the private apt configuration: tests/kernels/apt.sh);
-#  - the kernel's mm selftests from linux-source-7.2 with kernel/patches
+#  - the kernel's mm selftests from linux-source-7.2 (or -7.3) with kernel/patches
 #    applied (gup_test's PIN_FOLIOS_FAST_BENCHMARK comes with the series;
 #    the other tests are the same source on stock and patched kernels),
 #    linked against that liburing for their io_uring cases.
@@ -15,8 +16,11 @@
 set -e
 top=$(cd "$(dirname "$0")/../.." && pwd)
 P=$top/build-kernel/peers
-S=$top/build-kernel/src/linux-source-7.2
+V=${REGBUF_KERNEL_BASE:-7.2}
+S=$top/build-kernel/src/linux-source-$V
 out=$P/out
+[ "$V" = 7.2 ] || out=$P/out-$V
+export REGBUF_KERNEL_BASE=$V
 log() { echo "== $*" >&2; }
 mkdir -p "$P" "$out/liburing" "$out/mm"
 "$top/scripts/deps.sh" peers
@@ -50,7 +54,7 @@ MM_TESTS="gup_test gup_longterm cow migration guard-regions memfd_secret
 [ -f "$S/Makefile" ] || "$top/kernel/build.sh" stock >/dev/null
 log "kernel headers of the patched tree"
 "$top/kernel/build.sh" headers
-H=$top/build-kernel/src/obj-7.2-regbuf/usr/include
+H=$top/build-kernel/src/obj-$V-regbuf/usr/include
 log "mm selftests: $(echo $MM_TESTS)"
 "$top/kernel/build.sh" selftests "$out/mm" "$lu" $MM_TESTS
 cp "$S/tools/testing/selftests/mm/run_vmtests.sh" "$out/mm/" 2>/dev/null || true

@@ -36,13 +36,13 @@ case "$KERNEL" in
 6.12) suite=bookworm-security ;;
 7.2) suite=sid ;;
 7.3) suite=experimental ;;
-# built here from Debian's linux-source-7.2 (kernel/build.sh): stock, with
-# regbuf's patch series, and that on a debug config
-7.2-stock) built=stock ;;
-7.2+regbuf) built=regbuf ;;
-7.2+regbuf-debug) built=debug ;;
-7.2-stock-debug) built=stock-debug ;;
-*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3 7.2-stock 7.2+regbuf 7.2+regbuf-debug 7.2-stock-debug)" >&2; exit 2 ;;
+# built here from Debian's linux-source-7.2 or -7.3 (kernel/build.sh):
+# stock, with regbuf's patch series, and each on a debug config
+7.[23]-stock) built=stock ;;
+7.[23]+regbuf) built=regbuf ;;
+7.[23]+regbuf-debug) built=debug ;;
+7.[23]-stock-debug) built=stock-debug ;;
+*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3, and 7.2 or 7.3 with -stock +regbuf +regbuf-debug -stock-debug)" >&2; exit 2 ;;
 esac
 TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-2400} # seconds for the whole guest run
 # REGBUF_KERNEL_APPEND: more kernel arguments (movablecore=1G, ...)
@@ -66,7 +66,7 @@ scripts/deps.sh kernel
 # linux-* package it depends on at its exact version is unpacked too.
 if [ -n "${built:-}" ]; then
 	# every driver the guest needs is built in: no modules
-	kernel/build.sh "$built"
+	REGBUF_KERNEL_BASE=${KERNEL%%[-+]*} kernel/build.sh "$built"
 	mkdir -p "$W/pkg/root/lib/modules/built-in"
 elif [ ! -f "$W/vmlinuz" ]; then
 	apt=tests/kernels/apt.sh
@@ -116,8 +116,11 @@ cp -r build-static/regbuf build-static/tests build-static/examples "$R/regbuf/bu
 rm -f "$R"/regbuf/build/tests/*.o
 cp tests/run.sh tests/kernels/guest-bench.sh tests/kernels/peers-guest.sh "$R/regbuf/tests/"
 if [ "$MODE" = peers ]; then
-	[ -x build-kernel/peers/out/mm/gup_test ] || tests/kernels/peers.sh
-	cp -r build-kernel/peers/out "$R/regbuf/peers"
+	# the mm selftests of the base's own tree (7.2's for 6.x kernels)
+	pb=${KERNEL%%[-+]*}
+	case $pb in 7.3) po=build-kernel/peers/out-7.3 ;; *) pb=7.2 po=build-kernel/peers/out ;; esac
+	[ -x $po/mm/gup_test ] || REGBUF_KERNEL_BASE=$pb tests/kernels/peers.sh
+	cp -r $po "$R/regbuf/peers"
 fi
 if [ "$MODE" = postgresql ]; then
 	# the server, its libraries and regbuf's at the paths the binaries
