@@ -29,7 +29,8 @@ const char bench_usage[] =
 	"                                    fill at the first failure vs best fit (placement\n"
 	"                                    planners: bench/planners, make bench)\n"
 	"  io       [--target PATH|auto [--fill]] [--bs B] [--qd Q] [--seconds S]\n"
-	"                                    CPU per O_DIRECT read by buffer kind\n"
+	"           [--backing B]            CPU per O_DIRECT read by buffer kind\n"
+	"                                    (B: the pool's memory, fixed and plain)\n"
 	"  sink     [--conns C] [--seconds S]  receive-to-file with WRITE_FIXED from\n"
 	"                                    the buffer ring vs copying first\n";
 

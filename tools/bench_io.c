@@ -209,6 +209,10 @@ static int run_mode(const struct opts *o, const struct target *t, int mode,
 			po.size = need;
 		if (mode == PLAIN_HUGE)
 			po.flags = REGBUF_POOL_NO_REGISTER;
+		/* --backing: the pool's memory for both modes, so that the
+		 * fixed and the plain read differ only in the registration */
+		if (o->backing_set)
+			po.backing = o->backing;
 		ret = regbuf_pool_create(&po, &pool);
 		if (!ret && mode == POOL_FIXED)
 			ret = regbuf_pool_attach(pool, ring.ring_fd, 0) < 0
@@ -387,6 +391,9 @@ int bench_io(struct opts *o)
 							: "file");
 		json_int(&j, "bs", o->bs);
 		json_int(&j, "qd", o->qd);
+		json_str(&j, "pool_backing",
+			 o->backing_set ? regbuf_backing_name(o->backing)
+					: "auto");
 		json_num(&j, "seconds", o->seconds);
 		json_obj(&j, "modes");
 		for (int m = 0; m < NR_MODES; m++) {
@@ -408,10 +415,12 @@ int bench_io(struct opts *o)
 	} else {
 		char a[32];
 
-		printf("O_DIRECT random reads, bs %s, qd %d, %s, %.0f s per mode (median of %d)\n",
+		printf("O_DIRECT random reads, bs %s, qd %d, %s, %.0f s per mode (median of %d), pool memory %s\n",
 		       rb_fmt_size((uint64_t)o->bs, a, sizeof(a)), o->qd,
 		       t.loopdev[0] ? "loop device on tmpfs" : t.path,
-		       o->seconds, o->repeat);
+		       o->seconds, o->repeat,
+		       o->backing_set ? regbuf_backing_name(o->backing)
+				      : "auto");
 		printf("  %-12s %12s %10s %10s %8s\n", "mode", "CPU ns/IO",
 		       "IOPS", "MiB/s", "vs 4k");
 		for (int m = 0; m < NR_MODES; m++)
