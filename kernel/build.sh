@@ -10,6 +10,8 @@
 #   regbuf  build-kernel/7.2+regbuf/vmlinuz         (kernel/patches/*.patch)
 #   debug   build-kernel/7.2+regbuf-debug/vmlinuz   (+ KASAN, lockdep, DEBUG_VM)
 #   stock-debug  build-kernel/7.2-stock-debug/vmlinuz  (the same, stock: the control)
+#   next    build-kernel/7.2+next/vmlinuz  (the series and kernel/next/*.patch,
+#           the patches being written; in the regbuf object directory)
 #   (7.3-stock, 7.3+regbuf, ... with REGBUF_KERNEL_BASE=7.3)
 #   cross   the objects the series touches, built for configs a guest never
 #           boots: ARCH=um (no GUP-fast), 32-bit x86, and arm64 when
@@ -70,7 +72,7 @@ apply_one() {
 	patch -s -p1 -d "$S" <"$1" >/dev/null
 	cp "$1" "$A/$(ls "$A" | wc -l | awk '{ printf "%04d", $1 }')-$(basename "$1")"
 }
-patches() { # apply|revert
+patches() { # apply|apply-next|revert
 	if [ -d "$A" ]; then
 		for f in $(ls -r "$A" 2>/dev/null); do
 			patch -s -p1 -d "$S" -R <"$A/$f" >/dev/null
@@ -81,6 +83,11 @@ patches() { # apply|revert
 		for f in "$top"/kernel/patches/0*.patch; do
 			case $f in *0000-*) continue ;; esac
 			apply_one "$f"
+		done
+	fi
+	if [ "$1" = apply-next ]; then
+		for f in "$top"/kernel/next/0*.patch; do
+			[ -f "$f" ] && apply_one "$f"
 		done
 	fi
 	return 0
@@ -143,6 +150,11 @@ for variant in "$@"; do
 		patches revert
 		build $V-stock-debug "$o_sdebug" "$top/kernel/config.fragment" \
 			"$top/kernel/debug.fragment"
+		;;
+	next)
+		patches apply-next
+		build $V+next "$o_regbuf" "$top/kernel/config.fragment"
+		patches revert
 		;;
 	regbuf | debug)
 		patches apply
@@ -237,6 +249,6 @@ for variant in "$@"; do
 		[ $rc -eq 0 ] && echo "lint: checkpatch --strict clean, no new kernel-doc warning" >&2
 		exit $rc
 		;;
-	*) echo "build.sh: stock, regbuf, debug, stock-debug, cross, lint, headers or selftests" >&2; exit 2 ;;
+	*) echo "build.sh: stock, regbuf, debug, stock-debug, next, cross, lint, headers or selftests" >&2; exit 2 ;;
 	esac
 done

@@ -42,7 +42,9 @@ case "$KERNEL" in
 7.[23]+regbuf) built=regbuf ;;
 7.[23]+regbuf-debug) built=debug ;;
 7.[23]-stock-debug) built=stock-debug ;;
-*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3, and 7.2 or 7.3 with -stock +regbuf +regbuf-debug -stock-debug)" >&2; exit 2 ;;
+# the series and kernel/next/*.patch, the patches being written
+7.[23]+next) built=next ;;
+*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3, and 7.2 or 7.3 with -stock +regbuf +regbuf-debug -stock-debug +next)" >&2; exit 2 ;;
 esac
 TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-2400} # seconds for the whole guest run
 # REGBUF_KERNEL_APPEND: more kernel arguments (movablecore=1G, ...)
