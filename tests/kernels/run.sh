@@ -25,7 +25,10 @@ MODE=${2:-suite}
 # postgresql: integrations/postgresql/guest.sh, PostgreSQL 18 built by
 # integrations/postgresql/build.sh (results in build-kernel/<version>/
 # postgresql.txt).
-case "$MODE" in suite | bench | bench-register | bench-trace | peers | postgresql) ;; *) echo "run.sh: mode suite, bench, bench-register, bench-trace, peers or postgresql" >&2; exit 2 ;; esac
+# dio: tests/kernels/dio-guest.sh, block direct I/O from memory that is not
+# registered (fio with verify on ext4, a raw virtio and a raw virtio-scsi
+# disk; pins returned; CPU per read), results in build-kernel/<version>/dio.txt
+case "$MODE" in suite | bench | bench-register | bench-trace | peers | postgresql | dio) ;; *) echo "run.sh: mode suite, bench, bench-register, bench-trace, peers, postgresql or dio" >&2; exit 2 ;; esac
 if [ "$MODE" = postgresql ] && [ ! -x build-pg/inst/bin/postgres ]; then
 	echo "run.sh: no PostgreSQL built (make postgresql): not run" >&2
 	exit 77
@@ -116,7 +119,7 @@ for a in $(busybox --list); do
 done
 cp -r build-static/regbuf build-static/tests build-static/examples "$R/regbuf/build/"
 rm -f "$R"/regbuf/build/tests/*.o
-cp tests/run.sh tests/kernels/guest-bench.sh tests/kernels/peers-guest.sh "$R/regbuf/tests/"
+cp tests/run.sh tests/kernels/guest-bench.sh tests/kernels/peers-guest.sh tests/kernels/dio-guest.sh "$R/regbuf/tests/"
 if [ "$MODE" = peers ]; then
 	# the mm selftests of the base's own tree (7.2's for 6.x kernels)
 	pb=${KERNEL%%[-+]*}
@@ -213,6 +216,8 @@ elif grep -q regbuf.peers /proc/cmdline; then
 	sh tests/peers-guest.sh
 elif grep -q regbuf.pg /proc/cmdline; then
 	sh /regbuf/pg-guest.sh
+elif grep -q regbuf.dio /proc/cmdline; then
+	sh tests/dio-guest.sh
 else
 	REGBUF_TEST_ONLY=$only REGBUF_TEST_DIR=/mnt REGBUF_VERBOSE=1 REGBUF_TEST_TIMEOUT=600 tests/run.sh build
 	rc=$?
@@ -251,6 +256,7 @@ bench) mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regb
 bench-register) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=register" log=bench-register ;;
 bench-trace) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=trace regbuf.at=${REGBUF_TRACE_AT:-}" log=bench-trace ;;
 postgresql) huge="$huge regbuf.pg" log=postgresql ;;
+dio) huge="$huge regbuf.dio" log=dio ;;
 peers)
 	huge="$huge regbuf.peers=${REGBUF_PEERS:-}" log=peers
 	TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-10800}
@@ -275,15 +281,23 @@ if [ "$NUMA" = 2 ]; then
 fi
 boot() {
 	# a QEMU that does not start must not leave the last run's console
-	rm -f "$W/disk.img" "$W/$log.log"
+	rm -f "$W/disk.img" "$W/$log.log" "$W/raw-virtio.img" "$W/raw-scsi.img"
 	truncate -s 3G "$W/disk.img"
 	mkfs.ext4 -q -F "$W/disk.img"
+	drives=
+	if [ "$MODE" = dio ]; then
+		truncate -s 1G "$W/raw-virtio.img" "$W/raw-scsi.img"
+		drives="-drive file=$W/raw-virtio.img,if=virtio,format=raw
+			-device virtio-scsi-pci,id=scsi0
+			-drive file=$W/raw-scsi.img,if=none,id=rs,format=raw
+			-device scsi-hd,drive=rs,bus=scsi0.0"
+	fi
 	log "booting $kver ($accel), up to ${TIMEOUT}s"
 	start=$(date +%s)
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 $accel -m $mem -smp $smp $numa \
 		-kernel "$W/vmlinuz" -initrd "$W/initramfs.gz" \
 		-append "regbuf.only=$(echo "${REGBUF_TEST_ONLY:-}" | tr ' ' ,) console=ttyS0 panic=-1 $huge transparent_hugepage=madvise ${REGBUF_KERNEL_APPEND:-}" \
-		-drive file="$W/disk.img",if=virtio,format=raw -nic none \
+		-drive file="$W/disk.img",if=virtio,format=raw $drives -nic none \
 		-nographic -no-reboot -serial file:"$W/$log.log" -monitor none \
 		>/dev/null 2>&1 || true
 	secs=$(($(date +%s) - start))
@@ -310,6 +324,15 @@ if [ "$MODE" = postgresql ]; then
 	reports=$(grep -a -E 'BUG:|WARNING:|KASAN|UBSAN|possible (recursive|circular) locking|general protection' "$W/$log-console.txt" | head -n 5)
 	[ -z "$reports" ] || { echo "run.sh: the kernel reported:" >&2; echo "$reports" >&2; exit 1; }
 	grep -q '^done' "$W/$log.txt" && ! grep -q -E 'DIFFERENT|did not start|failed' "$W/$log.txt"
+	exit
+fi
+if [ "$MODE" = dio ]; then
+	tr -d '\r\000' <"$W/$log.log" >"$W/$log-console.txt"
+	grep -a -E '^REGBUF-DIO' "$W/$log-console.txt" >"$W/$log.txt" || true
+	echo "kernel $KERNEL under QEMU, ${secs}s: $(grep -c ' pass$' "$W/$log.txt") verified runs passed, $(grep -c ' fail$' "$W/$log.txt") failed; $(grep '^REGBUF-DIOPINS ' "$W/$log.txt")"
+	reports=$(grep -a -E 'BUG:|WARNING:|KASAN|UBSAN|possible (recursive|circular) locking|general protection' "$W/$log-console.txt" | head -n 5)
+	[ -z "$reports" ] || { echo "run.sh: the kernel reported:" >&2; echo "$reports" >&2; exit 1; }
+	grep -q '^REGBUF-DIOFAILS 0$' "$W/$log.txt" && grep -q '^REGBUF-DIOPINS outstanding 0 ' "$W/$log.txt"
 	exit
 fi
 if [ "$MODE" != suite ]; then
