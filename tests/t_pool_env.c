@@ -546,9 +546,14 @@ static int ring_shape_child(uid_t uid, unsigned fl, bool charged)
 {
 	struct rlimit rl;
 	struct regbuf_machine m = REGBUF_STRUCT_INIT(m);
+	char shape[64];
 	unsigned n = 0;
 	int fd;
 
+	snprintf(shape, sizeof(shape), "rings of 4096 entries%s%s%s",
+		 fl & T_NO_SQARRAY ? ", NO_SQARRAY" : "",
+		 fl & T_SQE128 ? ", SQE128" : "",
+		 fl & T_CQE32 ? ", CQE32" : "");
 	CHECK_EQ(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
 	if (rl.rlim_max > (8 << 20))
 		rl.rlim_max = 8 << 20;
@@ -563,12 +568,9 @@ static int ring_shape_child(uid_t uid, unsigned fl, bool charged)
 		CHECK(fd >= 0);
 		CHECK_EQ(m.memlock_rings, 0);
 		CHECK_EQ(m.nr_rings, 0);
-		printf("  rings of 4096 entries%s%s%s: not charged here, the "
-		       "kernel took %u at %llu KiB, regbuf counts none\n",
-		       fl & T_NO_SQARRAY ? ", NO_SQARRAY" : "",
-		       fl & T_SQE128 ? ", SQE128" : "",
-		       fl & T_CQE32 ? ", CQE32" : "", n,
-		       (unsigned long long)(rl.rlim_cur >> 10));
+		printf("  %s: not charged here, the kernel took %u at %llu KiB, "
+		       "regbuf counts none\n",
+		       shape, n, (unsigned long long)(rl.rlim_cur >> 10));
 		fflush(stdout);
 		return 0;
 	}
@@ -577,11 +579,9 @@ static int ring_shape_child(uid_t uid, unsigned fl, bool charged)
 	CHECK_EQ(m.nr_rings, n);
 	CHECK(m.memlock_rings <= rl.rlim_cur);
 	CHECK(m.memlock_rings + m.memlock_rings / n > rl.rlim_cur);
-	printf("  rings of 4096 entries%s%s%s: the kernel took %u at %llu KiB, "
+	printf("  %s: the kernel took %u at %llu KiB, "
 	       "regbuf counts %llu KiB (%llu KiB a ring)\n",
-	       fl & T_NO_SQARRAY ? ", NO_SQARRAY" : "",
-	       fl & T_SQE128 ? ", SQE128" : "", fl & T_CQE32 ? ", CQE32" : "",
-	       n, (unsigned long long)(rl.rlim_cur >> 10),
+	       shape, n, (unsigned long long)(rl.rlim_cur >> 10),
 	       (unsigned long long)(m.memlock_rings >> 10),
 	       (unsigned long long)(m.memlock_rings / n >> 10));
 	fflush(stdout);
