@@ -344,6 +344,8 @@ int bench_io(struct opts *o)
 {
 	struct target t;
 	struct result res[NR_MODES];
+	const char *pool_mem =
+		o->backing_set ? regbuf_backing_name(o->backing) : "auto";
 	int ret = open_target(o, &t);
 	uint64_t bad = 0;
 
@@ -391,9 +393,7 @@ int bench_io(struct opts *o)
 							: "file");
 		json_int(&j, "bs", o->bs);
 		json_int(&j, "qd", o->qd);
-		json_str(&j, "pool_backing",
-			 o->backing_set ? regbuf_backing_name(o->backing)
-					: "auto");
+		json_str(&j, "pool_backing", pool_mem);
 		json_num(&j, "seconds", o->seconds);
 		json_obj(&j, "modes");
 		for (int m = 0; m < NR_MODES; m++) {
@@ -418,9 +418,7 @@ int bench_io(struct opts *o)
 		printf("O_DIRECT random reads, bs %s, qd %d, %s, %.0f s per mode (median of %d), pool memory %s\n",
 		       rb_fmt_size((uint64_t)o->bs, a, sizeof(a)), o->qd,
 		       t.loopdev[0] ? "loop device on tmpfs" : t.path,
-		       o->seconds, o->repeat,
-		       o->backing_set ? regbuf_backing_name(o->backing)
-				      : "auto");
+		       o->seconds, o->repeat, pool_mem);
 		printf("  %-12s %12s %10s %10s %8s\n", "mode", "CPU ns/IO",
 		       "IOPS", "MiB/s", "vs 4k");
 		for (int m = 0; m < NR_MODES; m++)
