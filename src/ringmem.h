@@ -4,9 +4,9 @@
  * (on the kernels that charge it, REGBUF_FEAT_RING_MEMLOCK: the SQ/CQ ring,
  * the SQEs and every other region the kernel allocates for a ring, such as
  * a provided-buffer ring it maps; never shown in VmPin), as far as /proc
- * shows it. Header-only: the library's memlock
- * budget and `regbuf ps` (which may link the shared library, where the
- * library's internals are hidden) read it the same way.
+ * shows it. Header-only: the library's memlock budget and `regbuf ps`
+ * (which may link the shared library, where the library's internals are
+ * hidden) read it the same way.
  *
  * Per process: the rings among its fds (/proc/PID/fd, by inode), and the
  * io_uring regions it has mapped (/proc/PID/maps: the mapping's length is
