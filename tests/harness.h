@@ -18,12 +18,24 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "regbuf.h"
 
 #define T_SKIP 77
+
+/* The running kernel's version as major * 1000 + minor (6.1: 6001). */
+static inline int t_kver(void)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	if (uname(&u) == 0)
+		sscanf(u.release, "%d.%d", &a, &b);
+	return a * 1000 + b;
+}
 
 #define CHECK(cond)                                                       \
 	do {                                                              \

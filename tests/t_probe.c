@@ -12,20 +12,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "harness.h"
-
-static int kver(void)
-{
-	struct utsname u;
-	int a = 0, b = 0;
-
-	uname(&u);
-	sscanf(u.release, "%d.%d", &a, &b);
-	return a * 1000 + b;
-}
 
 /* Fail system call nr with EPERM in this process and its children. */
 static void block_io_uring(unsigned nr)
@@ -203,7 +192,7 @@ static int sysctl_disabled(void)
 int main(int argc, char **argv)
 {
 	struct regbuf_features f = {.struct_size = sizeof(f)};
-	int v = kver(), st;
+	int v = t_kver(), st;
 	pid_t pid;
 
 	if (argc == 2 && !strcmp(argv[1], "--disabled-child"))
