@@ -5,12 +5,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
+#include <linux/magic.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -33,19 +37,78 @@ struct result {
 	uint64_t ios, checked, bad;
 };
 
-static int run(const char *cmd, char *out, size_t n)
+/*
+ * A loop device over the file open at backing, in t->loopdev, opened for
+ * O_DIRECT reads in t->fd. It detaches itself when its last user closes it
+ * (LO_FLAGS_AUTOCLEAR), so a bench that is killed leaves none behind.
+ * Through the kernel's own interface: no losetup, which a minimal system
+ * (busybox) may not have in a form that names the device it took.
+ */
+static int loop_attach(int backing, struct target *t)
 {
-	FILE *p = popen(cmd, "r");
-	int rc;
+	struct loop_info64 li;
+	int ctl, lfd = -1, err = ENOENT;
 
-	if (!p)
-		return -1;
-	if (out && !fgets(out, (int)n, p))
-		out[0] = '\0';
-	rc = pclose(p);
-	if (out)
-		out[strcspn(out, "\n")] = '\0';
-	return rc;
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	/* another process may take the free device first: try the next */
+	for (int tries = 0; tries < 8 && lfd < 0; tries++) {
+		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+
+		if (nr < 0) {
+			err = errno;
+			break;
+		}
+		snprintf(t->loopdev, sizeof(t->loopdev), "/dev/loop%d", nr);
+		lfd = open(t->loopdev, O_RDWR | O_CLOEXEC);
+		if (lfd < 0) {
+			err = errno;
+			break;
+		}
+		if (ioctl(lfd, LOOP_SET_FD, backing)) {
+			err = errno;
+			close(lfd);
+			lfd = -1;
+			if (err != EBUSY)
+				break;
+		}
+	}
+	close(ctl);
+	if (lfd < 0) {
+		t->loopdev[0] = '\0';
+		return -err;
+	}
+	memset(&li, 0, sizeof(li));
+	li.lo_flags = LO_FLAGS_AUTOCLEAR;
+	if (ioctl(lfd, LOOP_SET_STATUS64, &li))
+		err = errno;
+	else
+		t->fd = open(t->loopdev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (t->fd < 0) {
+		if (!err)
+			err = errno;
+		ioctl(lfd, LOOP_CLR_FD, 0);
+	}
+	close(lfd); /* with t->fd open, the device stays */
+	if (t->fd < 0) {
+		t->loopdev[0] = '\0';
+		return -err;
+	}
+	return 0;
+}
+
+/* A tmpfs to hold the loop device's file: /dev/shm, or /tmp if it is one. */
+static const char *tmpfs_dir(void)
+{
+	static const char *const dirs[] = {"/dev/shm", "/tmp"};
+	struct statfs sf;
+
+	for (unsigned i = 0; i < 2; i++)
+		if (!statfs(dirs[i], &sf) && sf.f_type == TMPFS_MAGIC &&
+		    !access(dirs[i], W_OK))
+			return dirs[i];
+	return NULL;
 }
 
 static void fill_target(int fd, uint64_t size)
@@ -95,30 +158,15 @@ static int open_target(const struct opts *o, struct target *t)
 			t->size = (uint64_t)lseek(t->fd, 0, SEEK_END);
 		return t->size >= (1 << 20) ? 0 : -EINVAL;
 	}
-	if (geteuid() == 0 && !access("/dev/shm", W_OK)) {
-		int fd = scratch_file("/dev/shm", 0);
+	if (geteuid() == 0 && tmpfs_dir()) {
+		int fd = scratch_file(tmpfs_dir(), 0);
 
 		if (fd >= 0) {
-			char cmd[128];
-
 			fill_target(fd, t->size);
-			/* losetup reaches the unlinked file through the
-			 * descriptor the shell inherits */
-			snprintf(
-				cmd, sizeof(cmd),
-				"losetup -f --show /proc/self/fd/%d 2>/dev/null",
-				fd);
-			if (!run(cmd, t->loopdev, sizeof(t->loopdev)) &&
-			    t->loopdev[0]) {
-				snprintf(t->path, sizeof(t->path), "%s",
-					 t->loopdev);
-				t->fd = open(t->path, O_RDONLY | O_DIRECT);
-			}
+			loop_attach(fd, t);
 			close(fd);
 			if (t->fd >= 0)
 				return 0;
-			close_target(t);
-			t->loopdev[0] = '\0';
 		}
 	}
 	/* A file on a local file system. */
@@ -142,17 +190,12 @@ static int open_target(const struct opts *o, struct target *t)
 	return -ENOENT;
 }
 
+/* A loop device of open_target() goes with its descriptor (autoclear). */
 static void close_target(struct target *t)
 {
 	if (t->fd >= 0)
 		close(t->fd);
-	if (t->loopdev[0]) {
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null",
-			 t->loopdev);
-		run(cmd, NULL, 0);
-	}
+	t->fd = -1;
 }
 
 static double cpu_ms(void)
