@@ -12,6 +12,8 @@
 #   stock-debug  build-kernel/7.2-stock-debug/vmlinuz  (the same, stock: the control)
 #   next    build-kernel/7.2+next/vmlinuz  (the series and kernel/next/*.patch,
 #           the patches being written; in the regbuf object directory)
+#   next-debug  build-kernel/7.2+next-debug/vmlinuz  (the same on the debug
+#           config, in the debug object directory)
 #   (7.3-stock, 7.3+regbuf, ... with REGBUF_KERNEL_BASE=7.3)
 #   cross   the objects the series touches, built for configs a guest never
 #           boots: ARCH=um (no GUP-fast), 32-bit x86, and arm64 when
@@ -154,6 +156,12 @@ for variant in "$@"; do
 	next)
 		patches apply-next
 		build $V+next "$o_regbuf" "$top/kernel/config.fragment"
+		patches revert
+		;;
+	next-debug)
+		patches apply-next
+		build $V+next-debug "$o_debug" "$top/kernel/config.fragment" \
+			"$top/kernel/debug.fragment"
 		patches revert
 		;;
 	regbuf | debug)

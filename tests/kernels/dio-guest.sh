@@ -15,9 +15,16 @@
 # 2. Every pin returned: /proc/vmstat's nr_foll_pin_acquired equals
 #    nr_foll_pin_released once fio has exited, and every hugepage is free
 #    again (REGBUF-DIOPINS).
-# 3. CPU per O_DIRECT read, plain and fixed, by memory and size (regbuf
+# 3. Every pin returned when a bio is trimmed back to the logical block
+#    size: tests/kernels/dio-trim.c on the raw disk of 4 KiB blocks
+#    (REGBUF-DIOTRIM).
+# 4. CPU per O_DIRECT read, plain and fixed, by memory and size (regbuf
 #    bench io: REGBUF-DIOBENCH target backing bs JSON).
 set -u
+# regbuf.only=verify,trim,bench (REGBUF_TEST_ONLY on the host): the parts
+# to run, all by default
+only=$(sed -n 's/.*regbuf.only=\([^ ]*\).*/\1/p' /proc/cmdline)
+part() { [ -z "$only" ] || case ",$only," in *,$1,*) ;; *) return 1 ;; esac; }
 H2=/dev/hugepages H1=/dev/hugepages1G
 mkdir -p $H2 $H1
 mount -t hugetlbfs -o pagesize=2M none $H2
@@ -51,15 +58,22 @@ mem_setup() {
 echo "REGBUF-DIO $(uname -r) fio $(fio --version)"
 fails=0
 for target in ext4 vdb sda; do
+	part verify || break
 	case $target in
 	ext4) dev=/mnt/dio.file ;;
 	*) dev=/dev/$target ;;
 	esac
 	[ $target = ext4 ] || [ -b $dev ] || { echo "REGBUF-DIOV $target - - - absent"; continue; }
-	# fio cannot map a 1 GiB hugetlbfs buffer holding one page (it asks
-	# for more than the page): 1 GiB memory is checked by regbuf bench io
-	# below, whose reads are verified against the pattern it wrote
-	for mem in 4k thp mthp shmem huge2m; do
+	# the ext4 disk must be what /mnt is (on the initramfs, the file
+	# would test tmpfs instead)
+	if [ $target = ext4 ] && ! grep -q '^/dev/vda /mnt ext4 ' /proc/mounts; then
+		echo "REGBUF-DIOERR /mnt is not the ext4 disk"
+		fails=$((fails + 1))
+		continue
+	fi
+	# fio maps its buffer rounded up to whole pages and more: the 1 GiB
+	# memory takes both of the guest's 1 GiB pages (run.sh reserves two)
+	for mem in 4k thp mthp shmem huge2m huge1g; do
 		mem_setup $mem || { echo "REGBUF-DIOV $target $mem - - not-here"; continue; }
 		for eng in psync pvsync2 io_uring libaio; do
 			extra=
@@ -99,7 +113,20 @@ done
 rm -f /mnt/dio.file $H2/fio $H1/fio 2>/dev/null
 sync
 sleep 1
-echo "REGBUF-DIOPINS outstanding $(($(pins) - pins0)) hugepages-free-before $huge0 after $(free_huge)"
+part verify && echo "REGBUF-DIOPINS outstanding $(($(pins) - pins0)) hugepages-free-before $huge0 after $(free_huge)"
+
+# a bio trimmed to the 4 KiB blocks of the disk that has them
+if part trim; then
+	d4=
+	for q in /sys/block/vd*/queue/logical_block_size; do
+		[ "$(cat $q)" = 4096 ] && d4=/dev/$(basename "$(dirname "$(dirname $q)")")
+	done
+	if [ -z "$d4" ]; then
+		echo "REGBUF-DIOTRIM absent: no disk of 4096-byte blocks"
+	else
+		build/dio-trim $d4 || { fails=$((fails + 1)); echo "REGBUF-DIOERR dio-trim exit $?"; }
+	fi
+fi
 
 # CPU per read: regbuf bench io, READ (plain) and READ_FIXED from one
 # pool's memory of each kind, every size, from a loop device on tmpfs
@@ -109,6 +136,7 @@ echo "REGBUF-DIOPINS outstanding $(($(pins) - pins0)) hugepages-free-before $hug
 mem_setup 4k
 echo madvise >$T/enabled # the thp pools ask for it
 for target in auto /dev/vdb; do
+	part bench || break
 	for b in 2m thp 1g 4k; do
 		for bs in 128k 1m 8m; do
 			fill=

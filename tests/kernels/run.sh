@@ -27,7 +27,10 @@ MODE=${2:-suite}
 # postgresql.txt).
 # dio: tests/kernels/dio-guest.sh, block direct I/O from memory that is not
 # registered (fio with verify on ext4, a raw virtio and a raw virtio-scsi
-# disk; pins returned; CPU per read), results in build-kernel/<version>/dio.txt
+# disk; pins returned after bios trimmed to the 4 KiB blocks of a third,
+# tests/kernels/dio-trim.c; CPU per read), results in
+# build-kernel/<version>/dio.txt; REGBUF_TEST_ONLY=verify,trim,bench picks
+# parts of it
 case "$MODE" in suite | bench | bench-register | bench-trace | peers | postgresql | dio) ;; *) echo "run.sh: mode suite, bench, bench-register, bench-trace, peers, postgresql or dio" >&2; exit 2 ;; esac
 if [ "$MODE" = postgresql ] && [ ! -x build-pg/inst/bin/postgres ]; then
 	echo "run.sh: no PostgreSQL built (make postgresql): not run" >&2
@@ -47,7 +50,8 @@ case "$KERNEL" in
 7.[23]-stock-debug) built=stock-debug ;;
 # the series and kernel/next/*.patch, the patches being written
 7.[23]+next) built=next ;;
-*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3, and 7.2 or 7.3 with -stock +regbuf +regbuf-debug -stock-debug +next)" >&2; exit 2 ;;
+7.[23]+next-debug) built=next-debug ;;
+*) echo "run.sh: no recipe for kernel $KERNEL (known: 6.1 6.12 7.2 7.3, and 7.2 or 7.3 with -stock +regbuf +regbuf-debug -stock-debug +next +next-debug)" >&2; exit 2 ;;
 esac
 TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-2400} # seconds for the whole guest run
 # REGBUF_KERNEL_APPEND: more kernel arguments (movablecore=1G, ...)
@@ -119,6 +123,10 @@ for a in $(busybox --list); do
 done
 cp -r build-static/regbuf build-static/tests build-static/examples "$R/regbuf/build/"
 rm -f "$R"/regbuf/build/tests/*.o
+if [ "$MODE" = dio ]; then
+	${CC:-cc} -static -O2 -Wall -Wextra -Werror -o build-static/dio-trim tests/kernels/dio-trim.c
+	cp build-static/dio-trim "$R/regbuf/build/"
+fi
 cp tests/run.sh tests/kernels/guest-bench.sh tests/kernels/peers-guest.sh tests/kernels/dio-guest.sh "$R/regbuf/tests/"
 if [ "$MODE" = peers ]; then
 	# the mm selftests of the base's own tree (7.2's for 6.x kernels)
@@ -256,7 +264,8 @@ bench) mem=12G huge="hugepagesz=1G hugepages=5 hugepagesz=2M hugepages=2200 regb
 bench-register) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=register" log=bench-register ;;
 bench-trace) mem=8G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=1100 regbuf.bench=trace regbuf.at=${REGBUF_TRACE_AT:-}" log=bench-trace ;;
 postgresql) huge="$huge regbuf.pg" log=postgresql ;;
-dio) huge="$huge regbuf.dio" log=dio ;;
+# two 1 GiB pages: fio maps its buffer rounded up to two of them
+dio) mem=7G huge="hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=640 regbuf.dio" log=dio ;;
 peers)
 	huge="$huge regbuf.peers=${REGBUF_PEERS:-}" log=peers
 	TIMEOUT=${REGBUF_KERNEL_TIMEOUT:-10800}
@@ -281,16 +290,21 @@ if [ "$NUMA" = 2 ]; then
 fi
 boot() {
 	# a QEMU that does not start must not leave the last run's console
-	rm -f "$W/disk.img" "$W/$log.log" "$W/raw-virtio.img" "$W/raw-scsi.img"
+	rm -f "$W/disk.img" "$W/$log.log" "$W/raw-virtio.img" "$W/raw-scsi.img" "$W/raw-4k.img"
 	truncate -s 3G "$W/disk.img"
 	mkfs.ext4 -q -F "$W/disk.img"
 	drives=
 	if [ "$MODE" = dio ]; then
 		truncate -s 1G "$W/raw-virtio.img" "$W/raw-scsi.img"
+		# the disk of 4 KiB blocks in the last PCI slot: the
+		# if=virtio disks keep their names (vda: ext4, vdb: raw)
+		truncate -s 64M "$W/raw-4k.img"
 		drives="-drive file=$W/raw-virtio.img,if=virtio,format=raw
 			-device virtio-scsi-pci,id=scsi0
 			-drive file=$W/raw-scsi.img,if=none,id=rs,format=raw
-			-device scsi-hd,drive=rs,bus=scsi0.0"
+			-device scsi-hd,drive=rs,bus=scsi0.0
+			-drive file=$W/raw-4k.img,if=none,id=r4,format=raw
+			-device virtio-blk-pci,drive=r4,addr=0x1f,logical_block_size=4096,physical_block_size=4096"
 	fi
 	log "booting $kver ($accel), up to ${TIMEOUT}s"
 	start=$(date +%s)
@@ -329,10 +343,20 @@ fi
 if [ "$MODE" = dio ]; then
 	tr -d '\r\000' <"$W/$log.log" >"$W/$log-console.txt"
 	grep -a -E '^REGBUF-DIO' "$W/$log-console.txt" >"$W/$log.txt" || true
+	# each boot's CPU figures kept as dio-N.txt for dio-compare.sh
+	if grep -q '^REGBUF-DIOBENCH' "$W/$log.txt"; then
+		n=$(ls "$W"/dio-[0-9]*.txt 2>/dev/null | wc -l)
+		cp "$W/$log.txt" "$W/dio-$((n + 1)).txt"
+	fi
 	echo "kernel $KERNEL under QEMU, ${secs}s: $(grep -c ' pass$' "$W/$log.txt") verified runs passed, $(grep -c ' fail$' "$W/$log.txt") failed; $(grep '^REGBUF-DIOPINS ' "$W/$log.txt")"
 	reports=$(grep -a -E 'BUG:|WARNING:|KASAN|UBSAN|possible (recursive|circular) locking|general protection' "$W/$log-console.txt" | head -n 5)
 	[ -z "$reports" ] || { echo "run.sh: the kernel reported:" >&2; echo "$reports" >&2; exit 1; }
-	grep -q '^REGBUF-DIOFAILS 0$' "$W/$log.txt" && grep -q '^REGBUF-DIOPINS outstanding 0 ' "$W/$log.txt"
+	grep '^REGBUF-DIOTRIM' "$W/$log.txt" || true
+	# every pin back: after fio, after each trimmed bio, and the
+	# hugepages dio-trim used free again
+	grep -q '^REGBUF-DIOFAILS 0$' "$W/$log.txt" &&
+		! grep -q -E '^REGBUF-DIOPINS outstanding [^0]|^REGBUF-DIOTRIM .*(outstanding [^0]|data bad)' "$W/$log.txt" &&
+		awk '$1 == "REGBUF-DIOTRIM" && $9 == "hugepages-free" && $10 != $11 { bad = 1 } END { exit bad }' "$W/$log.txt"
 	exit
 fi
 if [ "$MODE" != suite ]; then
