@@ -130,6 +130,8 @@ static void close_target(struct target *t);
 
 static int open_target(const struct opts *o, struct target *t)
 {
+	const char *shm;
+
 	memset(t, 0, sizeof(*t));
 	t->size = FILE_SIZE;
 	t->fd = -1;
@@ -158,8 +160,9 @@ static int open_target(const struct opts *o, struct target *t)
 			t->size = (uint64_t)lseek(t->fd, 0, SEEK_END);
 		return t->size >= (1 << 20) ? 0 : -EINVAL;
 	}
-	if (geteuid() == 0 && tmpfs_dir()) {
-		int fd = scratch_file(tmpfs_dir(), 0);
+	shm = geteuid() == 0 ? tmpfs_dir() : NULL;
+	if (shm) {
+		int fd = scratch_file(shm, 0);
 
 		if (fd >= 0) {
 			fill_target(fd, t->size);
