@@ -57,12 +57,11 @@ static long pins(void)
 	return vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
 }
 
-static long free_huge(void)
+/* The first number of a sysfs file, or -1. */
+static long read_long(const char *path)
 {
 	long v = -1;
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/"
-			"free_hugepages",
-			"r");
+	FILE *f = path ? fopen(path, "r") : NULL;
 
 	if (f) {
 		if (fscanf(f, "%ld", &v) != 1)
@@ -70,6 +69,12 @@ static long free_huge(void)
 		fclose(f);
 	}
 	return v;
+}
+
+static long free_huge(void)
+{
+	return read_long(
+		"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
 }
 
 /*
@@ -120,15 +125,7 @@ static int layout(struct iovec *iov, char *buf, int kind)
 static const char *stat_path;
 static long disk_reads(void)
 {
-	long v = -1;
-	FILE *f = stat_path ? fopen(stat_path, "r") : NULL;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
+	return read_long(stat_path);
 }
 
 /* FOLL_PIN's counters with every CPU's share folded in */
